@@ -1,0 +1,60 @@
+# lcopia: two commands for people (make assess, make test); the rest is plumbing.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+APT_PACKAGES := chromium fonts-dejavu-core poppler-utils
+
+# Notebook tooling pitfalls (see README "How it runs"): use the venv's kernel, never a
+# user-level one; keep a developer's IPython/matplotlib settings out of results; an inherited
+# MPLBACKEND=Agg would silently drop every figure.
+export JUPYTER_PREFER_ENV_PATH := 1
+export IPYTHONDIR := $(CURDIR)/build/ipython
+export MPLCONFIGDIR := $(CURDIR)/build/matplotlib
+export PYDEVD_DISABLE_FILE_VALIDATION := 1
+unexport MPLBACKEND
+
+.PHONY: help assess test lint deps venv bench clean
+
+help:
+	@echo "make assess   run the whole assessment on data/ and write reports/<date>/"
+	@echo "make test     install what is needed, then run every check (pytest, nbval, ruff)"
+	@echo "make bench    run the benchmarks (slow; not part of the tests)"
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Chromium renders the PDF and runs the browser tests; poppler reads PDFs in tests.
+deps:
+	@if ! command -v chromium >/dev/null || ! command -v pdftotext >/dev/null; then \
+	  echo "Installing $(APT_PACKAGES) from Debian packages..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    $(APT_PACKAGES) >/dev/null; \
+	fi
+
+assess: venv deps
+	$(BIN)/python -m lcopia assess --data data --out reports
+
+lint: venv
+	$(BIN)/ruff check lcopia tests scripts benchmarks
+	$(BIN)/nbstripout --verify --extra-keys "metadata.papermill cell.metadata.papermill" notebooks/*.ipynb
+
+test: venv deps lint
+	$(BIN)/python -m pytest -n 2 --dist loadfile tests
+	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+
+bench: venv
+	$(BIN)/python benchmarks/bench_assess.py
+	$(BIN)/python benchmarks/bench_scan.py
+
+clean:
+	rm -rf build .pytest_cache .ruff_cache

@@ -1,0 +1,717 @@
+"""Identifier detection for export columns: column-name hints plus vectorised value checks.
+
+A column is classified from a sample of its values (every pattern is tried), then the winning
+pattern is confirmed on the whole column with the same vectorised function, so a million-row
+export costs one regular expression per column instead of every pattern on every row.
+
+Why several signals: patterns alone confuse things that look alike. A "Firstname Lastname"
+shape matches half of all book titles, so names also need a first-name dictionary; 14-digit
+numbers with a valid mod-10 check digit are both patron cards and item barcodes, so the
+library's prefix convention and the column name decide which; digit runs are cards only when
+a Luhn check and an issuer prefix agree.
+
+Nothing here returns a raw value: results are kinds, counts, shares and shape-only masks
+(:func:`mask_example`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+Kind = Literal[
+    "card_barcode", "person_name", "email", "phone", "street_address", "dob",
+    "government_id", "payment_card", "ip_address", "free_text_pii",
+    "zip", "date", "birth_year", "age", "sex", "branch", "patron_category", "item_barcode",
+    "count", "none",
+]
+By = Literal["name", "values", "both"]
+Confidence = Literal["high", "medium", "low"]
+
+#: Kinds that identify a patron on their own (a "statistics" file must hold none of them).
+DIRECT_KINDS: frozenset[str] = frozenset({
+    "card_barcode", "person_name", "email", "phone", "street_address", "dob",
+    "government_id", "payment_card", "ip_address", "free_text_pii",
+})
+#: Kinds that single a patron out in combination (inferred quasi-identifiers).
+QUASI_KINDS: frozenset[str] = frozenset({
+    "zip", "dob", "birth_year", "age", "sex", "branch", "patron_category", "date",
+})
+
+
+@dataclass(frozen=True)
+class BarcodeConfig:
+    """The library's card-numbering convention; defaults follow the common codabar scheme.
+
+    A 14-digit codabar library barcode is: 1 digit type (``2`` = patron, ``3`` = item), a
+    4-digit institution code, an 8-digit serial and a mod-10 (Luhn) check digit. Other
+    systems use other lengths and prefixes (Evergreen's sample data uses 11 digits starting
+    ``99999``): those are recognised by ``other_lengths`` when the column name says barcode or
+    card, or when the digits have one length and a shared prefix across the column.
+    """
+
+    lengths: tuple[int, ...] = (14,)
+    patron_prefixes: tuple[str, ...] = ("2",)
+    item_prefixes: tuple[str, ...] = ("3",)
+    check_digit: bool = True
+    other_lengths: tuple[int, ...] = tuple(range(6, 15))
+
+
+@dataclass(frozen=True)
+class ColumnVerdict:
+    """What a column holds, from its name and a sample of its values."""
+
+    kind: str
+    by: By
+    confidence: Confidence
+    sample_share: float
+    sample_size: int
+    embedded: tuple[str, ...] = ()  # for free text: which identifier kinds were found inside
+    shape: str = ""  # shape-only mask of a typical matching value
+    reasons: tuple[str, ...] = field(default=())
+
+
+# ----------------------------------------------------------------------------- name lists
+
+
+_NOT_NAMES = frozenset({"an", "in", "my", "on", "the", "a", "of", "and", "to", "is", "it",
+                        "or", "at", "as", "by", "so", "no"})
+
+
+@cache
+def _names(resource: str) -> pa.Array:
+    """A bundled lower-case name list as a pyarrow array for ``is_in`` (public-domain data)."""
+    text = resources.files("lcopia").joinpath("data", resource).read_text(encoding="utf-8")
+    words = [w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#")]
+    return pa.array(sorted(set(words) - _NOT_NAMES), pa.string())
+
+
+def first_names() -> pa.Array:
+    return _names("first_names.txt")
+
+
+def surnames() -> pa.Array:
+    return _names("surnames.txt")
+
+
+# ----------------------------------------------------------------------------- column names
+
+
+def normalise_name(name: str) -> str:
+    """``Patron E-mail`` → ``patron_e_mail``; camelCase split; for hint matching only."""
+    text = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    return re.sub(r"[^a-z0-9]+", "_", text.lower()).strip("_")
+
+
+_HINTS: dict[str, re.Pattern[str]] = {k: re.compile(v) for k, v in {
+    "email": r"(^|_)e_?mail(_|$)|email",
+    "phone": r"phone|(^|_)tel(ephone)?(_|$)|mobile|(^|_)cell(_|$)|(^|_)fax(_|$)|(^|_)sms(_|$)",
+    "card_barcode": r"barcode|(^|_)card(_|$)|card_?(no|num|number|id)|patron_?(id|no|num|number)"
+                    r"|borrower_?(id|no|num|number)|usrname|user_?name|login",
+    "item": r"item|(^|_)copy|target_copy|asset|accession",
+    "payment_card": r"credit|debit|payment_?card|(^|_)cc_?(no|num|number)?(_|$)|(^|_)pan(_|$)",
+    "person_name": r"((first|last|family|given|middle|full|sur|patron|borrower|display|pref"
+                   r"|contact|parent|guardian|person|customer|member|user|staff)_?(given_)?"
+                   r"name)|^name$|(^|_)f_?name(_|$)|(^|_)l_?name(_|$)|surname|guardian"
+                   r"|^patron$|^borrower$",
+    "street_address": r"street|(^|_)addr(ess)?(_?\d)?(_|$)|address_?line|(^|_)address$",
+    "dob": r"(^|_)dob(_|$)|birth|born|bday",
+    "government_id": r"ssn|social_?sec|licen[cs]e|passport|ident_?value|state_?id|(^|_)dl_"
+                     r"|driver|national_?id|(^|_)gov",
+    "ip_address": r"(^|_)ip(_|$)|ip_?addr|client_?ip|remote_?addr|host_?ip",
+    "zip": r"zip|postal|post_?code|postcode",
+    "age": r"(^|_)age(_|$)|age_?(band|group|range)",
+    "sex": r"(^|_)sex(_|$)|gender",
+    "branch": r"branch|(^|_)library(_|$)|circ_lib|home_ou|pickup_lib|(^|_)outlet|(^|_)location$",
+    "patron_category": r"categor|patron_?type|(^|_)profile(_|$)|user_?type|borrower_?type"
+                       r"|(^|_)ptype(_|$)|patron_?class",
+    "count": r"count|^n$|^num_|(^|_)total(_|$)|^loans$|checkouts|^sessions$|^visits$|attend"
+             r"|^circs?$|^cases$|^patrons$",
+    "free_text": r"note|comment|message|description|remark|memo|body|text|reason",
+}.items()}
+
+# A column named like an identifier but meaning something else.
+_NAME_EXCEPTIONS: dict[str, re.Pattern[str]] = {
+    "street_address": re.compile(r"e_?mail|(^|_)ip_|mac_|web|url|mailing_address$"
+                                 r"|billing_address$"),
+    "person_name": re.compile(r"file|branch|org|library|title|host|domain|sheet|stat_?cat|author"
+                              r"|(^|_)short_?name|setting|^name$"),
+    "card_barcode": re.compile(r"item|copy|asset"),
+}
+
+
+def name_hints(column: str) -> set[str]:
+    """Which kinds the column name suggests (a hint raises confidence, never decides alone)."""
+    norm = normalise_name(column)
+    hints = {k for k, rx in _HINTS.items() if rx.search(norm)}
+    for kind, rx in _NAME_EXCEPTIONS.items():
+        if kind in hints and rx.search(norm):
+            hints.discard(kind)
+    if "person_name" in hints and norm == "name":
+        hints.discard("person_name")
+    return hints
+
+
+# ----------------------------------------------------------------------------- patterns
+
+_STREET_SUFFIXES = (
+    "st|street|ave|avenue|av|rd|road|dr|drive|ln|lane|blvd|boulevard|way|ct|court|courts|pl|place"
+    "|ter|terrace|cir|circle|pkwy|parkway|hwy|highway|trl|trail|expy|expressway|path|pike|sq"
+    "|square|loop|run|row|walk|xing|crossing|aly|alley|bnd|bend|cv|cove|crk|creek|fwy|freeway"
+    "|gdns|gardens|grv|grove|hl|hill|hls|hills|holw|hollow|is|island|isle|jct|junction|knl|knoll"
+    "|lk|lake|lndg|landing|mdw|mdws|meadow|meadows|mews|mnr|manor|pass|pt|pts|point|points|rdg"
+    "|ridge|spur|sta|station|ter|tpke|turnpike|vly|valley|vw|view|vis|vista|plz|plaza|park"
+    "|estates|est|heights|hts|harbor|hbr|glen|green|mall|mill|mills|orchard|oval|plains|port"
+    "|prairie|ranch|shore|shores|springs|spgs|summit|trace|track|union|ville|wells|mead|route|rte"
+)
+
+# RE2 syntax (pyarrow). Every pattern is anchored: a value matches as a whole, after trimming.
+PATTERNS: dict[str, str] = {
+    "email": r"^[A-Za-z0-9._%+'\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}$",
+    "phone": r"^(\+?1[\s.\-]?)?(\(\d{3}\)\s?|\d{3}[\s.\-])\d{3}[\s.\-]\d{4}"
+             r"(\s*(x|ext\.?)\s*\d{1,5})?$",
+    "phone_plain": r"^(\+?1)?[2-9]\d{2}[2-9]\d{6}$",
+    "ssn": r"^(00[1-9]|0[1-9]\d|[1-578]\d{2}|6[0-57-9]\d|66[0-57-9])-(0[1-9]|[1-9]\d)-"
+           r"(000[1-9]|00[1-9]\d|0[1-9]\d{2}|[1-9]\d{3})$",
+    "gov_loose": r"^[A-Za-z]{1,3}[\- ]?\d{5,12}$|^\d{9}$|^[A-Za-z]\d{3}-\d{3}-\d{2}-\d{3}-\d$",
+    "ipv4": r"^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$",
+    "ipv6": r"^([0-9A-Fa-f]{1,4}:){7}[0-9A-Fa-f]{1,4}$|^([0-9A-Fa-f]{1,4}:){1,6}:"
+            r"([0-9A-Fa-f]{1,4}(:[0-9A-Fa-f]{1,4}){0,5})?$|^::([0-9A-Fa-f]{1,4}:?){1,7}$",
+    "digits": r"^\d+$",
+    "card_digits": r"^\d{4}([ \-]?\d{4}){2}[ \-]?\d{1,7}$|^\d{4}[ \-]?\d{6}[ \-]?\d{4,5}$",
+    "iso_date": r"^(19|20)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$",
+    "us_date": r"^(0?[1-9]|1[0-2])/(0?[1-9]|[12]\d|3[01])/(19|20)\d{2}$",
+    "timestamp": r"^(19|20)\d{2}-\d{2}-\d{2}[T ]\d{2}:\d{2}"
+                 r"|^\d{1,2}/\d{1,2}/\d{4}[ T]\d{1,2}:\d{2}",
+    "zip": r"^\d{5}(-\d{4})?$",
+    "street": r"(?i)^\d{1,6}[A-Za-z]?(\s+[NSEW]\.?)?(\s+[A-Za-z0-9'.\-]+){1,5}\s+("
+              + _STREET_SUFFIXES
+              + r")\.?(\s+([NSEW]|NE|NW|SE|SW)\.?)?(,?\s*(apt|suite|ste|unit|#)\.?\s*[\w\-]+)?$"
+              r"|^p\.?\s?o\.?\s+box\s+\d+$",
+    "street_loose": r"^\d{1,6}[A-Za-z]?\s+[A-Za-z][A-Za-z'.\-]*(\s+[A-Za-z0-9'.#\-]+){0,6}$",
+    "full_name": r"^[A-Z][a-z'\-]+(\s+[A-Z]\.?|\s+[A-Z][a-z'\-]+)?\s+[A-Z][A-Za-z'\-]+"
+                 r"(\s+(Jr|Sr|II|III|IV)\.?)?$|^[A-Z][A-Za-z'\-]+,\s*[A-Z][a-z'\-]+(\s+[A-Z]\.?)?$",
+    "word": r"^[A-Z][a-z'\-]+$|^[A-Z]+$|^[a-z]+$",
+    "year": r"^(19|20)\d{2}$",
+    "small_int": r"^\d{1,3}$",
+    "age_band": r"(?i)^\d{1,3}\s*(-|–|to)\s*\d{1,3}$|^\d{1,3}\s*\+$|^(under|over)\s*\d{1,3}$",
+    "year_month": r"^(19|20)\d{2}-(0[1-9]|1[0-2])$|^(0?[1-9]|1[0-2])/(19|20)\d{2}$",
+    "sex": r"(?i)^(m|f|x|u|male|female|man|woman|nonbinary|non-binary|other|unknown)$",
+}
+
+# Free text: identifiers embedded anywhere in a longer value (not anchored).
+EMBEDDED: dict[str, str] = {
+    "email": r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,24}",
+    "phone": r"(^|[^\d])(\(\d{3}\)\s?|\d{3}[.\-])\d{3}[.\-]\d{4}([^\d]|$)",
+    "government_id": r"(^|[^\d])\d{3}-\d{2}-\d{4}([^\d]|$)",
+    "card_number": r"(^|[^\d])\d{13,19}([^\d]|$)|(^|[^\d])\d{4}([ \-]\d{4}){3}([^\d]|$)",
+    "ip_address": r"(^|[^\d.])((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}"
+                  r"(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)([^\d.]|$)",
+    "person_name": r"(Mr|Mrs|Ms|Miss|Dr)\.?\s+[A-Z][a-z'\-]+",
+    "street_address": r"(?i)\d{1,6}\s+([A-Za-z0-9'.\-]+\s+){1,4}(st|street|ave|avenue|rd|road"
+                      r"|dr|drive|ln|lane|blvd|way|ct|court|pl|place|cir|circle|hwy|highway)\b",
+}
+
+
+def _match(arr: pa.Array, pattern: str) -> pa.Array:
+    return pc.fill_null(pc.match_substring_regex(arr, pattern), False)
+
+
+# ----------------------------------------------------------------------------- check digits
+
+
+def _fixed_width_digits(arr: pa.Array, width: int) -> np.ndarray:
+    """Digits of equal-length ASCII digit strings as an (n, width) uint8 matrix, zero copy."""
+    arr = arr.cast(pa.string())
+    if len(arr) == 0:
+        return np.zeros((0, width), dtype=np.uint8)
+    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset: arr.offset + len(arr) + 1]
+    data = np.frombuffer(arr.buffers()[2], dtype=np.uint8)
+    start = int(offsets[0])
+    block = data[start: start + len(arr) * width]
+    return block.reshape(len(arr), width) - 48
+
+
+def luhn_valid_fixed(arr: pa.Array, width: int) -> np.ndarray:
+    """Luhn (mod-10) check for digit strings all of one length; vectorised with numpy."""
+    d = _fixed_width_digits(arr, width).astype(np.int16)
+    if d.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    double = np.zeros(width, dtype=bool)
+    double[width - 2:: -2] = True  # every second digit from the right, check digit excluded
+    d[:, double] *= 2
+    d[:, double] -= np.where(d[:, double] > 9, 9, 0).astype(np.int16)
+    return d.sum(axis=1) % 10 == 0
+
+
+def luhn_ok(number: str) -> bool:
+    """Scalar Luhn check (used by tests and for single values)."""
+    if not number.isdigit() or len(number) < 2:
+        return False
+    total = 0
+    for i, ch in enumerate(reversed(number)):
+        digit = int(ch)
+        if i % 2 == 1:
+            digit *= 2
+            if digit > 9:
+                digit -= 9
+        total += digit
+    return total % 10 == 0
+
+
+def luhn_mask(arr: pa.Array) -> np.ndarray:
+    """Luhn validity for digit strings of mixed lengths (grouped by length, vectorised)."""
+    arr = arr.cast(pa.string())
+    out = np.zeros(len(arr), dtype=bool)
+    if len(arr) == 0:
+        return out
+    lengths = pc.fill_null(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
+    digits = _match(arr, PATTERNS["digits"]).to_numpy(zero_copy_only=False)
+    for width in np.unique(lengths[digits]):
+        if width < 2:
+            continue
+        idx = np.nonzero(digits & (lengths == width))[0]
+        sub = pc.take(arr, pa.array(idx)).combine_chunks() if isinstance(
+            arr, pa.ChunkedArray) else pc.take(arr, pa.array(idx))
+        out[idx] = luhn_valid_fixed(sub, int(width))
+    return out
+
+
+# ----------------------------------------------------------------------------- value masks
+
+_ISSUER = r"^(4\d{12}(\d{3}){0,2}|5[1-5]\d{14}|2(2[2-9]|[3-6]\d|7[01])\d{13}|2720\d{12}" \
+          r"|3[47]\d{13}|3(0[0-5]|[68]\d)\d{11}|6(011|5\d\d)\d{12,15}|35(2[89]|[3-8]\d)\d{12,15})$"
+
+
+def _in_prefixes(arr: pa.Array, prefixes: tuple[str, ...]) -> np.ndarray:
+    out = np.zeros(len(arr), dtype=bool)
+    for p in prefixes:
+        out |= pc.fill_null(pc.starts_with(arr, p), False).to_numpy(zero_copy_only=False)
+    return out
+
+
+def _barcode_mask(arr: pa.Array, cfg: BarcodeConfig, prefixes: tuple[str, ...]) -> np.ndarray:
+    lengths = pc.fill_null(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
+    digits = _match(arr, PATTERNS["digits"]).to_numpy(zero_copy_only=False)
+    ok = digits & np.isin(lengths, cfg.lengths) & _in_prefixes(arr, prefixes)
+    if cfg.check_digit and ok.any():
+        ok &= luhn_mask(arr)
+    return ok
+
+
+def _payment_mask(arr: pa.Array) -> np.ndarray:
+    plain = pc.replace_substring_regex(arr, r"[ \-]", "")
+    shaped = _match(arr, PATTERNS["card_digits"]).to_numpy(zero_copy_only=False)
+    ok = shaped & _match(plain, _ISSUER).to_numpy(zero_copy_only=False)
+    if ok.any():
+        ok &= luhn_mask(plain)
+    return ok
+
+
+def _dictionary_mask(arr: pa.Array, names: pa.Array, *, first_token: bool) -> np.ndarray:
+    pattern = r"^\s*(?P<w>[A-Za-z'\-]+)" if first_token else r"(?P<w>[A-Za-z'\-]+)\s*$"
+    word = pc.struct_field(pc.extract_regex(arr, pattern), [0])
+    return pc.fill_null(pc.is_in(pc.utf8_lower(word), value_set=names), False).to_numpy(
+        zero_copy_only=False)
+
+
+def _full_name_mask(arr: pa.Array) -> np.ndarray:
+    shaped = _match(arr, PATTERNS["full_name"]).to_numpy(zero_copy_only=False)
+    if not shaped.any():
+        return shaped
+    comma = pc.fill_null(pc.match_substring(arr, ","), False).to_numpy(zero_copy_only=False)
+    first_then_last = _dictionary_mask(arr, first_names(), first_token=True)
+    # "Last, First": the given name is the word after the comma.
+    after_comma = pc.replace_substring_regex(arr, r"^[^,]*,\s*", "")
+    last_then_first = _dictionary_mask(after_comma, first_names(), first_token=True)
+    return shaped & np.where(comma, last_then_first, first_then_last)
+
+
+def _date_mask(arr: pa.Array) -> np.ndarray:
+    m = _match(arr, PATTERNS["iso_date"]).to_numpy(zero_copy_only=False)
+    m |= _match(arr, PATTERNS["us_date"]).to_numpy(zero_copy_only=False)
+    return m
+
+
+def _any_date_mask(arr: pa.Array) -> np.ndarray:
+    return _date_mask(arr) | _match(arr, PATTERNS["timestamp"]).to_numpy(zero_copy_only=False)
+
+
+def _embedded_masks(arr: pa.Array) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for kind, rx in EMBEDDED.items():
+        m = _match(arr, rx).to_numpy(zero_copy_only=False)
+        if kind == "card_number" and m.any():
+            joined = pc.replace_substring_regex(arr, r"(\d{4})[ \-](\d{4})", r"\1\2")
+            joined = pc.replace_substring_regex(joined, r"(\d{4})[ \-](\d{4})", r"\1\2")
+            runs = pc.struct_field(pc.extract_regex(joined, r"(?P<d>\d{13,19})"), [0])
+            m &= luhn_mask(pc.fill_null(runs, ""))
+        out[kind] = m
+    return out
+
+
+def free_text_mask(arr: pa.Array) -> np.ndarray:
+    """Rows of a free-text column that contain at least one embedded identifier."""
+    masks = _embedded_masks(arr)
+    total = np.zeros(len(arr), dtype=bool)
+    for m in masks.values():
+        total |= m
+    return total
+
+
+# ----------------------------------------------------------------------------- confirmation
+
+
+def confirm_mask(kind: str, arr: pa.Array, cfg: BarcodeConfig | None = None,
+                 shape_prefix: str | None = None, shape_length: int | None = None) -> np.ndarray:
+    """Row-wise match for one kind over a whole (trimmed, non-null) string array.
+
+    This is the function run on every row of a column once sampling has picked the kind, so
+    every branch is a vectorised pyarrow/numpy operation.
+    """
+    cfg = cfg or BarcodeConfig()
+    if kind == "email":
+        return _match(arr, PATTERNS["email"]).to_numpy(zero_copy_only=False)
+    if kind == "phone":
+        return (_match(arr, PATTERNS["phone"]).to_numpy(zero_copy_only=False)
+                | _match(arr, PATTERNS["phone_plain"]).to_numpy(zero_copy_only=False))
+    if kind == "card_barcode":
+        if shape_length is not None:  # another convention, learnt from the sample
+            lengths = pc.fill_null(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
+            ok = _match(arr, PATTERNS["digits"]).to_numpy(zero_copy_only=False)
+            ok &= lengths == shape_length
+            if shape_prefix:
+                ok &= _in_prefixes(arr, (shape_prefix,))
+            return ok
+        return _barcode_mask(arr, cfg, cfg.patron_prefixes)
+    if kind == "item_barcode":
+        if shape_length is not None:
+            lengths = pc.fill_null(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)
+            return _match(arr, PATTERNS["digits"]).to_numpy(zero_copy_only=False) & (
+                lengths == shape_length)
+        return _barcode_mask(arr, cfg, cfg.item_prefixes + cfg.patron_prefixes)
+    if kind == "payment_card":
+        return _payment_mask(arr)
+    if kind == "government_id":
+        return (_match(arr, PATTERNS["ssn"]).to_numpy(zero_copy_only=False)
+                | _match(arr, PATTERNS["gov_loose"]).to_numpy(zero_copy_only=False))
+    if kind == "ip_address":
+        return (_match(arr, PATTERNS["ipv4"]).to_numpy(zero_copy_only=False)
+                | _match(arr, PATTERNS["ipv6"]).to_numpy(zero_copy_only=False))
+    if kind == "street_address":
+        return (_match(arr, PATTERNS["street"]).to_numpy(zero_copy_only=False)
+                | _match(arr, PATTERNS["street_loose"]).to_numpy(zero_copy_only=False))
+    if kind == "person_name":
+        full = _full_name_mask(arr)
+        single = _match(arr, PATTERNS["word"]).to_numpy(zero_copy_only=False)
+        single &= (_dictionary_mask(arr, first_names(), first_token=True)
+                   | _dictionary_mask(arr, surnames(), first_token=True))
+        return full | single
+    if kind == "dob":
+        return _date_mask(arr) | _match(arr, PATTERNS["timestamp"]).to_numpy(zero_copy_only=False)
+    if kind == "date":
+        return _any_date_mask(arr) | _match(arr, PATTERNS["year_month"]).to_numpy(
+            zero_copy_only=False)
+    if kind == "zip":
+        return _match(arr, PATTERNS["zip"]).to_numpy(zero_copy_only=False)
+    if kind == "birth_year":
+        return _match(arr, PATTERNS["year"]).to_numpy(zero_copy_only=False)
+    if kind == "age":
+        return (_match(arr, PATTERNS["small_int"]).to_numpy(zero_copy_only=False)
+                | _match(arr, PATTERNS["age_band"]).to_numpy(zero_copy_only=False))
+    if kind == "count":
+        return _match(arr, PATTERNS["digits"]).to_numpy(zero_copy_only=False)
+    if kind == "sex":
+        return _match(arr, PATTERNS["sex"]).to_numpy(zero_copy_only=False)
+    if kind == "free_text_pii":
+        return free_text_mask(arr)
+    # branch, patron_category, none: every present value counts (they are labels, not patterns)
+    return np.ones(len(arr), dtype=bool)
+
+
+# ----------------------------------------------------------------------------- masks
+
+
+def shape_of(value: str) -> str:
+    """Character-class shape with runs collapsed: ``4175550123`` → ``9``, ``Ann Lee`` → ``Aa Aa``.
+
+    Collapsing runs drops lengths as well as characters, so a shape is shared by every value of
+    the same format and cannot be turned back into any one of them.
+    """
+    out: list[str] = []
+    for ch in value:
+        if ch.isdigit():
+            c = "9"
+        elif ch.isalpha():
+            c = "A" if ch.isupper() else "a"
+        elif ch.isspace():
+            c = " "
+        else:
+            c = ch if ch in "-./@:,()#+'" else "?"
+        if not out or out[-1] != c or c in "-./@:,()#+' ":
+            out.append(c)
+    return "".join(out)[:40]
+
+
+_GENERIC_TLDS = frozenset({"com", "org", "net", "edu", "gov", "us", "info", "mil", "io", "biz"})
+
+
+def mask_example(kind: str, value: str, *, embedded: tuple[str, ...] = ()) -> str:
+    """A masked example that names the format of a value and nothing that tells values apart.
+
+    Why it cannot reconstruct the value: the mask keeps at most (a) the number of digits, for
+    card and barcode numbers, (b) the first digit of a barcode, which is the library-wide type
+    prefix that every card of that type shares, (c) a top-level domain from a fixed list of
+    generic ones, and (d) a collapsed character-class shape (:func:`shape_of`) in which every
+    run of digits or letters becomes one symbol. None of these carries a single character that
+    differs between two patrons' values of the same format, so the mask is the same for
+    thousands of values and no value can be recovered or confirmed from it.
+    """
+    v = value.strip()
+    digits = re.sub(r"\D", "", v)
+    if kind in ("card_barcode", "item_barcode"):
+        prefix = f", prefix {digits[0]}" if digits else ""
+        return f"{len(digits)} digits{prefix}"
+    if kind == "payment_card":
+        brand = {"4": "Visa-like", "5": "Mastercard-like", "2": "Mastercard-like",
+                 "3": "Amex/Diners-like", "6": "Discover-like"}.get(digits[:1], "card-like")
+        return f"{len(digits)} digits, {brand}, Luhn-valid"
+    if kind == "email":
+        tld = v.rsplit(".", 1)[-1].lower() if "." in v else ""
+        return f"***@***.{tld}" if tld in _GENERIC_TLDS else "***@***.***"
+    if kind == "ip_address":
+        return "IPv6 address" if ":" in v else "IPv4 address (4 numbers)"
+    if kind == "free_text_pii":
+        inside = ", ".join(sorted(embedded)) or "an identifier"
+        return f"free text containing {inside}"
+    if kind in ("count", "age", "birth_year"):
+        return f"{len(digits)}-digit number"
+    if kind in ("branch", "patron_category", "sex", "none"):
+        return "label"
+    return shape_of(v)
+
+
+# ----------------------------------------------------------------------------- classification
+
+
+def _share(mask: np.ndarray) -> float:
+    return float(mask.mean()) if len(mask) else 0.0
+
+
+def _common_digit_shape(arr: pa.Array) -> tuple[int, str, float] | None:
+    """For an all-digit column: the most common length, a shared prefix, and their share."""
+    digits = _match(arr, PATTERNS["digits"]).to_numpy(zero_copy_only=False)
+    if len(arr) == 0 or digits.mean() < 0.9:
+        return None
+    lengths = pc.fill_null(pc.utf8_length(arr), 0).to_numpy(zero_copy_only=False)[digits]
+    values, counts = np.unique(lengths, return_counts=True)
+    width = int(values[np.argmax(counts)])
+    share = counts.max() / len(arr)
+    # the longest prefix (up to 5 digits) shared by at least 90 % of the values
+    prefix = ""
+    for size in range(5, 0, -1):
+        heads = pc.utf8_slice_codeunits(arr, 0, size)
+        vc = pc.value_counts(heads)
+        top = max(vc.to_pylist(), key=lambda d: d["counts"]) if len(vc) else None
+        if top and top["counts"] / len(arr) >= 0.9:
+            prefix = str(top["values"])
+            break
+    return width, prefix, float(share)
+
+
+def classify(name: str, sample: pa.Array, *, cfg: BarcodeConfig | None = None) -> ColumnVerdict:
+    """Classify one column from its header and a sample of trimmed, non-empty values.
+
+    Order matters: specific, checkable formats (email, card numbers with check digits, IP
+    addresses) win over looser ones (names, street shapes, labels), and a column name alone
+    never turns values that contradict it into an identifier.
+    """
+    cfg = cfg or BarcodeConfig()
+    hints = name_hints(name)
+    n = len(sample)
+    if n == 0:
+        for kind in ("email", "phone", "card_barcode", "person_name", "street_address", "dob",
+                     "government_id", "ip_address", "payment_card", "zip"):
+            if kind in hints:
+                return ColumnVerdict(kind, "name", "low", 0.0, 0, reasons=("empty column",))
+        return ColumnVerdict("none", "name", "low", 0.0, 0, reasons=("empty column",))
+
+    def verdict(kind: str, mask: np.ndarray, *, hint: bool, strong: bool,
+                embedded: tuple[str, ...] = (), prefix_shape: str = "") -> ColumnVerdict:
+        share = _share(mask)
+        by: By = "both" if hint else "values"
+        if (strong and share >= 0.8) or (hint and share >= 0.5):
+            conf: Confidence = "high"
+        elif share >= 0.5 or (hint and share >= 0.2):
+            conf = "medium"
+        else:
+            conf = "low"
+        idx = int(np.argmax(mask)) if mask.any() else 0
+        shape = mask_example(kind, str(sample[idx].as_py()), embedded=embedded)
+        if prefix_shape:
+            shape = prefix_shape
+        return ColumnVerdict(kind, by, conf, round(share, 4), n, embedded, shape)
+
+    m = {k: _match(sample, rx).to_numpy(zero_copy_only=False) for k, rx in PATTERNS.items()
+         if k not in ("street", "full_name")}
+
+    # --- checkable formats first
+    if _share(m["email"]) >= 0.3:
+        return verdict("email", m["email"], hint="email" in hints, strong=True)
+    ip = m["ipv4"] | m["ipv6"]
+    if _share(ip) >= 0.3:
+        return verdict("ip_address", ip, hint="ip_address" in hints, strong=True)
+    if _share(m["ssn"]) >= 0.3:
+        return verdict("government_id", m["ssn"], hint="government_id" in hints, strong=True)
+
+    digits_share = _share(m["digits"])
+    if digits_share >= 0.5 or _share(m["card_digits"]) >= 0.5:
+        item_hint = "item" in hints
+        patron = _barcode_mask(sample, cfg, cfg.patron_prefixes)
+        item = _barcode_mask(sample, cfg, cfg.item_prefixes)
+        pay = _payment_mask(sample)
+        if _share(pay) >= 0.5 and _share(pay) > _share(patron | item):
+            return verdict("payment_card", pay, hint="payment_card" in hints, strong=True)
+        if _share(patron) >= 0.5 and not item_hint:
+            return verdict("card_barcode", patron, hint="card_barcode" in hints, strong=True)
+        if _share(item) >= 0.5 or (item_hint and _share(patron) >= 0.5):
+            both = item | patron
+            return verdict("item_barcode", both, hint=item_hint, strong=True)
+        shape = _common_digit_shape(sample)
+        if shape is not None:
+            width, prefix, share = shape
+            uniq = len(pc.unique(sample)) / n
+            plausible_len = width in cfg.other_lengths and share >= 0.9
+            if plausible_len and "card_barcode" in hints and not item_hint:
+                return verdict("card_barcode", m["digits"], hint=True, strong=True,
+                               prefix_shape=f"{width} digits" + (f", prefix {prefix[0]}"
+                                                                 if prefix else ""))
+            if plausible_len and item_hint and "card_barcode" in hints:
+                return verdict("item_barcode", m["digits"], hint=True, strong=True,
+                               prefix_shape=f"{width} digits")
+            if plausible_len and width >= 8 and len(prefix) >= 2 and uniq >= 0.5 and \
+                    not item_hint and "count" not in hints:
+                v = verdict("card_barcode", m["digits"], hint=False, strong=False,
+                            prefix_shape=f"{width} digits, prefix {prefix[0]}")
+                return ColumnVerdict(v.kind, v.by, "medium" if v.confidence == "high" else
+                                     v.confidence, v.sample_share, n, (), v.shape,
+                                     ("one length and a shared prefix across the column",))
+        if _share(m["phone_plain"]) >= 0.8 and "phone" in hints:
+            return verdict("phone", m["phone_plain"], hint=True, strong=True)
+        if _share(m["zip"]) >= 0.8 and ("zip" in hints or not hints) and (
+                "zip" in hints or len(pc.unique(sample)) > 1):
+            return verdict("zip", m["zip"], hint="zip" in hints, strong="zip" in hints)
+        if "government_id" in hints and _share(m["gov_loose"]) >= 0.5:
+            return verdict("government_id", m["gov_loose"], hint=True, strong=True)
+        if _share(m["year"]) >= 0.8 and "dob" in hints:
+            return verdict("birth_year", m["year"], hint=True, strong=True)
+        if "age" in hints and _share(m["small_int"]) >= 0.8:
+            return verdict("age", m["small_int"], hint=True, strong=True)
+        if "count" in hints:
+            return verdict("count", m["digits"], hint=True, strong=True)
+        if "branch" in hints:
+            return verdict("branch", m["digits"], hint=True, strong=True)
+        if "patron_category" in hints:
+            return verdict("patron_category", m["digits"], hint=True, strong=True)
+        return ColumnVerdict("none", "values", "low", 0.0, n)
+
+    phone = m["phone"] | (m["phone_plain"] if "phone" in hints else np.zeros(n, bool))
+    if _share(phone) >= 0.3:
+        return verdict("phone", phone, hint="phone" in hints, strong=True)
+
+    dates = _date_mask(sample)
+    stamps = m["timestamp"]
+    if _share(dates | stamps) >= 0.5:
+        if "dob" in hints:
+            return verdict("dob", dates | stamps, hint=True, strong=True)
+        if _share(dates) >= 0.5:
+            years = pc.struct_field(pc.extract_regex(sample, r"(?P<y>(?:19|20)\d{2})"), [0])
+            distinct_years = len(pc.unique(pc.drop_null(years)))
+            if distinct_years >= 30 and _share(stamps) < 0.1:
+                v = verdict("dob", dates, hint=False, strong=False)
+                return ColumnVerdict("dob", "values", "medium" if v.confidence == "high"
+                                     else v.confidence, v.sample_share, n, (), v.shape,
+                                     ("date-only values spread over 30+ years",))
+        return verdict("date", dates | stamps, hint=False, strong=True)
+
+    if "government_id" in hints and _share(m["gov_loose"]) >= 0.3:
+        return verdict("government_id", m["gov_loose"], hint=True, strong=True)
+
+    street = _match(sample, PATTERNS["street"]).to_numpy(zero_copy_only=False)
+    if "street_address" in hints:
+        street = street | m["street_loose"]
+    if _share(street) >= 0.3:
+        return verdict("street_address", street, hint="street_address" in hints, strong=True)
+
+    if "age" in hints and _share(m["age_band"]) >= 0.8:
+        return verdict("age", m["age_band"], hint=True, strong=True)
+    if _share(m["year_month"]) >= 0.8:
+        return verdict("date", m["year_month"], hint=False, strong=True)
+    if "sex" in hints and _share(m["sex"]) >= 0.8:
+        return verdict("sex", m["sex"], hint=True, strong=True)
+
+    full = _full_name_mask(sample)
+    if _share(full) >= 0.3 and "free_text" not in hints:
+        return verdict("person_name", full, hint="person_name" in hints, strong=True)
+    uniq = len(pc.unique(sample))
+    words = m["word"]
+    if _share(words) >= 0.5:
+        first = words & _dictionary_mask(sample, first_names(), first_token=True)
+        last = words & _dictionary_mask(sample, surnames(), first_token=True)
+        if "person_name" in hints and _share(first | last) >= 0.3:
+            return verdict("person_name", first | last, hint=True, strong=True)
+        if _share(first) >= 0.6 and uniq >= 10 and not hints & {"branch", "patron_category"}:
+            return verdict("person_name", first, hint=False, strong=False)
+        if _share(last) >= 0.7 and uniq >= 30 and not hints & {"branch", "patron_category"}:
+            v = verdict("person_name", last, hint=False, strong=False)
+            return ColumnVerdict("person_name", "values", "low", v.sample_share, n, (), v.shape,
+                                 ("single words found in the surname list",))
+
+    lengths = pc.fill_null(pc.utf8_length(sample), 0).to_numpy(zero_copy_only=False)
+    if float(lengths.mean()) >= 20 or "free_text" in hints:
+        emb = _embedded_masks(sample)
+        found = tuple(sorted(k for k, v in emb.items() if v.any()))
+        total = np.zeros(n, dtype=bool)
+        for v in emb.values():
+            total |= v
+        if found:
+            v = verdict("free_text_pii", total, hint=False, strong=False, embedded=found)
+            # any embedded identifier in free text matters, even in a few rows
+            conf: Confidence = "high" if v.sample_share >= 0.2 else "medium"
+            return ColumnVerdict("free_text_pii", "values", conf, v.sample_share, n, found,
+                                 v.shape)
+
+    if "person_name" in hints and _share(words | full) >= 0.5:
+        return verdict("person_name", words | full, hint=True, strong=False)
+    for kind in ("branch", "patron_category", "sex"):
+        if kind in hints:
+            return verdict(kind, np.ones(n, dtype=bool), hint=True, strong=True)
+    return ColumnVerdict("none", "values", "low", 0.0, n)
+
+
+#: confirm functions by kind, for callers that want to check a kind directly
+CONFIRMERS: dict[str, Callable[[pa.Array], np.ndarray]] = {
+    k: (lambda arr, _k=k: confirm_mask(_k, arr)) for k in (
+        "email", "phone", "card_barcode", "payment_card", "government_id", "ip_address",
+        "street_address", "person_name", "dob", "date", "zip", "free_text_pii")
+}
+
+
+def looks_like_value(cell: str) -> bool:
+    """Whether a header cell is really data (an identifier or a date), i.e. no header row."""
+    arr = pa.array([cell.strip()], pa.string())
+    for key in ("email", "phone", "ssn", "ipv4", "iso_date", "us_date", "timestamp"):
+        if _match(arr, PATTERNS[key])[0].as_py():
+            return True
+    text = cell.strip()
+    if text.isdigit() and len(text) >= 5:
+        return True
+    return bool(_match(arr, PATTERNS["card_digits"])[0].as_py())

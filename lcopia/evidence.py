@@ -1,0 +1,853 @@
+"""Evidence checks on real exports: what actually leaves the library, not what is promised.
+
+For each file: which columns hold identifying data (kind, share, confidence and a shape-only
+masked example), whether a file that claims to be statistics or de-identified can single a
+patron out (k-anonymity, unique records, small cells, l-diversity), and whether rows are kept
+past the flow's retention (open loans excluded).
+
+Design for size: a file is streamed once in bounded memory (:mod:`lcopia.tabular`). The first
+``sample_rows`` rows of each column are classified with every pattern; the winning pattern is
+then confirmed on every row with one vectorised check; equivalence classes are counted with
+pyarrow group-bys on each chunk, merged as partial counts (memory grows with the number of
+classes, never with rows times columns).
+
+Privacy of the output: reports carry counts, shares, column names (from the file header) and
+masks built by :func:`lcopia.detectors.mask_example`, never a value from a file. Library errors
+that might quote a row are caught in :mod:`lcopia.tabular` and replaced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from lcopia import detectors
+from lcopia.detectors import DIRECT_KINDS, QUASI_KINDS, BarcodeConfig
+from lcopia.errors import (
+    EvidenceError,
+    InventoryError,
+    LcopiaError,
+    Problem,
+    UsageError,
+    did_you_mean,
+)
+from lcopia.models import Bundle
+from lcopia.tabular import Source, _RetryAs, open_source
+
+Claims = Literal["identifying", "statistics", "deidentified"]
+IssueKind = Literal["identifier_in_statistics", "reidentification", "small_cells",
+                    "l_diversity", "retention_exceeded"]
+
+#: Used only when data/policy/scales.yaml is absent (e.g. ``lcopia scan`` run from another
+#: folder); the policy file's ``evidence:`` section is the authority.
+FALLBACK_DEFAULTS: dict[str, int] = {"k_anonymity": 5, "l_diversity": 2, "sample_rows": 10_000}
+CHUNK_ROWS = 131_072  # rows per processing chunk: large enough to amortise kernel calls
+OPEN_COLUMN_HINTS = ("checkin", "check_in", "returned", "return_date", "return_time",
+                     "date_returned", "xact_finish", "end_time", "session_end", "logout")
+CONTROL_STATISTICS = "statistics_non_identifying"
+CONTROL_RETENTION = "retention_within_need"
+
+
+# ----------------------------------------------------------------------------- models
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ColumnScan(_Model):
+    name: str = Field(description="Column name from the file header (column_N without one).")
+    kind: str
+    by: Literal["name", "values", "both"]
+    match_share: float = Field(description="Share of non-empty values matching the kind.")
+    matches: int
+    non_empty: int
+    confidence: Literal["high", "medium", "low"]
+    masked_example: str = Field(
+        description="Shape-only mask; see lcopia.detectors.mask_example for why it cannot "
+        "reconstruct a value.")
+    embedded: list[str] = Field([], description="For free text: identifier kinds found inside.")
+
+    @property
+    def identifying(self) -> bool:
+        return self.kind in DIRECT_KINDS and self.confidence in ("high", "medium") and (
+            self.matches > 0)
+
+
+class RetentionCheck(_Model):
+    date_column: str
+    open_column: str | None
+    retention_days: int
+    cutoff: dt.date
+    expired_rows: int
+    open_rows_excluded: int
+    unparsed_dates: int
+    oldest_age_days: int | None = Field(
+        description="Age in days of the oldest closed (not open) record.")
+
+
+class EvidenceIssue(_Model):
+    kind: IssueKind
+    hard: bool
+    column: str | None = None
+    count: int
+    detail: str
+    control_hint: str
+
+
+class FileScan(_Model):
+    file: str
+    flow_id: str | None = None
+    claims: Claims | None = None
+    format: str
+    encoding: str | None = None
+    delimiter: str | None = None
+    rows: int
+    rows_skipped: int = 0
+    header_missing: bool = False
+    columns: list[ColumnScan]
+    quasi_identifiers: list[str] = []
+    quasi_inferred: bool = False
+    k: int
+    k_min: int | None = None
+    equivalence_classes: int | None = None
+    unique_records: int | None = None
+    records_below_k: int | None = None
+    count_column: str | None = None
+    small_cells: int | None = Field(None, description="Cells with 0 < count < k (masked).")
+    cells: int | None = None
+    sensitive: str | None = None
+    l_target: int | None = None
+    l_diversity: int | None = None
+    records_below_l: int | None = None
+    retention: RetentionCheck | None = None
+    notes: list[str] = []
+    issues: list[EvidenceIssue] = []
+
+
+class EvidenceReport(_Model):
+    as_of: dt.date
+    files: list[FileScan]
+
+    @property
+    def hard_issues(self) -> list[EvidenceIssue]:
+        return [i for f in self.files for i in f.issues if i.hard]
+
+
+class ManifestEntry(BaseModel):
+    """One export and what the library says it is (validated, unknown keys refused)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    file: str
+    flow_id: str
+    claims: Claims
+    description: str = ""
+    quasi_identifiers: list[str] | None = None
+    sensitive: str | None = None
+    date_column: str | None = None
+    open_column: str | None = None
+    count_column: str | None = None
+    retention_days: int | None = Field(None, ge=0)
+
+
+class Manifest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    exports: list[ManifestEntry]
+
+
+# ----------------------------------------------------------------------------- defaults
+
+
+def evidence_defaults(data_dir: Path = Path("data")) -> dict[str, int]:
+    """The ``evidence:`` section of ``data/policy/scales.yaml``, falling back to 5/2/10000.
+
+    The CLI's ``scan`` takes no data folder, so it looks in ``./data``; when that file is
+    absent (scan run elsewhere) the documented fallback applies and is said in the report.
+    """
+    path = data_dir / "policy" / "scales.yaml"
+    if not path.is_file():
+        return dict(FALLBACK_DEFAULTS)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        raise UsageError(f"{path} could not be read as YAML; fix it or run "
+                         "`lcopia validate` for details") from None
+    section = data.get("evidence") if isinstance(data, dict) else None
+    out = dict(FALLBACK_DEFAULTS)
+    if isinstance(section, dict):
+        for key in out:
+            value = section.get(key)
+            if isinstance(value, (int, float)) and value >= 1:
+                out[key] = int(value)
+    return out
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+class _MissingColumn(Exception):
+    def __init__(self, option: str, name: str, columns: list[str]) -> None:
+        super().__init__(option)
+        self.option, self.name, self.columns = option, name, columns
+
+
+def _trim(arr: pa.Array) -> pa.Array:
+    return pc.utf8_trim_whitespace(arr)
+
+
+def _present(arr: pa.Array) -> pa.Array:
+    return pc.and_(pc.is_valid(arr), pc.greater(pc.fill_null(pc.utf8_length(arr), 0), 0))
+
+
+def _parse_dates(arr: pa.Array) -> pa.Array:
+    """ISO dates/timestamps (first 10 characters) or US m/d/yyyy, as date32; else null."""
+    iso = pc.strptime(pc.utf8_slice_codeunits(arr, 0, 10), format="%Y-%m-%d", unit="s",
+                      error_is_null=True)
+    us_part = pc.struct_field(pc.extract_regex(arr, r"^(?P<d>\d{1,2}/\d{1,2}/\d{4})"), [0])
+    us = pc.strptime(us_part, format="%m/%d/%Y", unit="s", error_is_null=True)
+    return pc.coalesce(iso, us).cast(pa.date32())
+
+
+def _parse_counts(arr: pa.Array) -> pa.Array:
+    digits = pc.fill_null(pc.match_substring_regex(arr, r"^\s*\d{1,15}(\.0+)?\s*$"), False)
+    clean = pc.if_else(digits, pc.replace_substring_regex(arr, r"\.0+\s*$|\s", ""),
+                       pa.scalar(None, pa.string()))
+    return clean.cast(pa.int64())
+
+
+def _chunks(src: Source) -> Iterator[pa.Table]:
+    """Batches regrouped into tables of about CHUNK_ROWS rows (bounded memory)."""
+    pending: list[pa.RecordBatch] = []
+    rows = 0
+    schema = pa.schema([(c, pa.string()) for c in src.columns])
+    for batch in src.batches():
+        if batch.num_rows == 0:
+            continue
+        pending.append(batch)
+        rows += batch.num_rows
+        if rows >= CHUNK_ROWS:
+            yield pa.Table.from_batches(pending, schema=schema).combine_chunks()
+            pending, rows = [], 0
+    if pending:
+        yield pa.Table.from_batches(pending, schema=schema).combine_chunks()
+
+
+def _resolve(option: str, name: str | None, columns: list[str]) -> str | None:
+    if name is None:
+        return None
+    if name in columns:
+        return name
+    lowered = {c.lower(): c for c in columns}
+    if name.lower() in lowered:
+        return lowered[name.lower()]
+    raise _MissingColumn(option, name, columns)
+
+
+# ----------------------------------------------------------------------------- one file
+
+
+class _Accumulator:
+    """Partial group counts merged as they grow: memory follows classes, not rows."""
+
+    def __init__(self, keys: list[str], weight: bool) -> None:
+        self.keys, self.weight = keys, weight
+        self.parts: list[pa.Table] = []
+        self.part_rows = 0
+
+    def add(self, table: pa.Table) -> None:
+        if self.weight:
+            agg = table.group_by(self.keys, use_threads=False).aggregate([("__w", "sum")])
+        else:
+            agg = table.group_by(self.keys, use_threads=False).aggregate([([], "count_all")])
+        agg = agg.rename_columns(
+            ["__n" if c in ("__w_sum", "count_all") else c for c in agg.column_names])
+        self.parts.append(agg)
+        self.part_rows += agg.num_rows
+        if len(self.parts) > 8 and self.part_rows > 2 * max(p.num_rows for p in self.parts):
+            self.parts = [self.result()]
+            self.part_rows = self.parts[0].num_rows
+
+    def result(self) -> pa.Table:
+        if not self.parts:
+            return pa.table({**{k: pa.array([], pa.string()) for k in self.keys},
+                             "__n": pa.array([], pa.int64())})
+        table = pa.concat_tables(self.parts)
+        if len(self.parts) == 1:
+            return table
+        agg = table.group_by(self.keys, use_threads=False).aggregate([("__n", "sum")])
+        return agg.rename_columns([c if c != "__n_sum" else "__n" for c in agg.column_names])
+
+
+def _confirm(kind: str, arr: pa.Array, cfg: BarcodeConfig, shape: tuple[int, str] | None
+             ) -> tuple[int, int]:
+    """(matches, non-empty) for one column chunk."""
+    trimmed = _trim(arr)
+    present = _present(trimmed)
+    values = pc.filter(trimmed, present)
+    n = len(values)
+    if n == 0 or kind == "none":
+        return 0, n
+    if kind in ("branch", "patron_category"):
+        return n, n
+    mask = detectors.confirm_mask(kind, values, cfg, shape_prefix=shape[1] if shape else None,
+                                  shape_length=shape[0] if shape else None)
+    return int(mask.sum()), n
+
+
+def _learnt_shape(verdict: detectors.ColumnVerdict) -> tuple[int, str] | None:
+    """For a barcode of another convention, the (length, first digit) learnt from the sample."""
+    if verdict.kind not in ("card_barcode", "item_barcode"):
+        return None
+    if verdict.shape.endswith("prefix 2") and verdict.shape.startswith("14 digits"):
+        return None
+    parts = verdict.shape.split()
+    width = int(parts[0]) if parts and parts[0].isdigit() else None
+    if width is None:
+        return None
+    prefix = verdict.shape.rsplit("prefix ", 1)[1] if "prefix " in verdict.shape else ""
+    return width, prefix
+
+
+def scan_file(path: Path, *, display: str | None = None, claims: Claims | None = None,
+              flow_id: str | None = None, quasi: list[str] | None = None, k: int,
+              l_target: int = 2, sensitive: str | None = None, date_column: str | None = None,
+              open_column: str | None = None, count_column: str | None = None,
+              retention_days: int | None = None, as_of: dt.date, sample_rows: int = 10_000,
+              barcode: BarcodeConfig | None = None) -> FileScan:
+    """Scan one export. Raises EvidenceError (unreadable file) or _MissingColumn."""
+    display = display or str(path)
+    src = open_source(path, display)
+    try:
+        return _scan_guarded(src, claims=claims, flow_id=flow_id, quasi=quasi, k=k,
+                             l_target=l_target, sensitive=sensitive, date_column=date_column,
+                             open_column=open_column, count_column=count_column,
+                             retention_days=retention_days, as_of=as_of,
+                             sample_rows=sample_rows, cfg=barcode or BarcodeConfig())
+    except _RetryAs:
+        src.encoding = "cp1252"
+        src.notes.append("read as cp1252 text (the file is not valid UTF-8)")
+        return _scan_guarded(src, claims=claims, flow_id=flow_id, quasi=quasi, k=k,
+                             l_target=l_target, sensitive=sensitive, date_column=date_column,
+                             open_column=open_column, count_column=count_column,
+                             retention_days=retention_days, as_of=as_of,
+                             sample_rows=sample_rows, cfg=barcode or BarcodeConfig())
+
+
+def _scan_guarded(src: Source, **kwargs: object) -> FileScan:
+    """Run a scan; any unexpected library error becomes an EvidenceError without its text.
+
+    pyarrow and numpy errors can quote the values they choked on, so their messages are
+    dropped here; only the exception's type name is kept, to help a bug report.
+    """
+    try:
+        return _scan_source(src, **kwargs)  # type: ignore[arg-type]
+    except (LcopiaError, _RetryAs, _MissingColumn):
+        raise
+    except Exception as exc:
+        raise EvidenceError(
+            src.display, f"could not be scanned ({type(exc).__name__} inside the scanner)",
+            "Report this with the file's format and size, never its contents") from None
+
+
+def _scan_source(src: Source, *, claims: Claims | None, flow_id: str | None,
+                 quasi: list[str] | None, k: int, l_target: int, sensitive: str | None,
+                 date_column: str | None, open_column: str | None, count_column: str | None,
+                 retention_days: int | None, as_of: dt.date, sample_rows: int,
+                 cfg: BarcodeConfig) -> FileScan:
+    cols = src.columns
+    quasi_given = [_resolve("quasi", q, cols) or q for q in quasi] if quasi else None
+    sensitive = _resolve("sensitive", sensitive, cols)
+    date_column = _resolve("date_column", date_column, cols)
+    open_column = _resolve("open_column", open_column, cols)
+    count_column = _resolve("count_column", count_column, cols)
+
+    chunks = _chunks(src)
+    buffered: list[pa.Table] = []
+    sampled = 0
+    for chunk in chunks:
+        buffered.append(chunk)
+        sampled += chunk.num_rows
+        if sampled >= sample_rows:
+            break
+
+    # ---- classify every column on its sample
+    verdicts: dict[str, detectors.ColumnVerdict] = {}
+    for name in cols:
+        parts = [c.column(name) for c in buffered]
+        arr = pa.chunked_array(parts, pa.string()).combine_chunks() if parts else pa.array(
+            [], pa.string())
+        arr = _trim(arr)
+        arr = pc.filter(arr, _present(arr))[:sample_rows]
+        verdicts[name] = detectors.classify(name, arr, cfg=cfg)
+
+    notes = list(src.notes)
+    if count_column is None:
+        counts = [c for c in cols if verdicts[c].kind == "count"]
+        if len(counts) == 1 and claims != "identifying":
+            count_column = counts[0]
+            notes.append(f"'{count_column}' was taken as the count column of an aggregated table")
+    if claims is None and count_column is not None:
+        claims = "statistics"  # an aggregated table is statistics by nature
+        notes.append("no claim was stated; with a count column the file is an aggregated "
+                     "table, so it was checked as statistics")
+    if quasi_given is not None:
+        qi = quasi_given
+        inferred = False
+    else:
+        qi = [c for c in cols if verdicts[c].kind in QUASI_KINDS and c != count_column
+              and verdicts[c].confidence != "low"]
+        inferred = True
+    if sensitive and sensitive in qi:
+        qi = [c for c in qi if c != sensitive]
+    if date_column is not None and open_column is None:
+        for c in cols:
+            if c != date_column and any(h in detectors.normalise_name(c)
+                                        for h in OPEN_COLUMN_HINTS):
+                open_column = c
+                notes.append(f"rows with an empty '{c}' are treated as open (not yet returned) "
+                             "and are not expired history")
+                break
+
+    shapes = {c: _learnt_shape(v) for c, v in verdicts.items()}
+    matches = dict.fromkeys(cols, 0)
+    non_empty = dict.fromkeys(cols, 0)
+    rows = 0
+    acc = _Accumulator(qi, weight=count_column is not None) if qi else None
+    lacc = _Accumulator([*qi, sensitive], weight=False) if qi and sensitive else None
+    small_cells = cells = 0
+    expired = open_rows = unparsed = 0
+    oldest: dt.date | None = None
+    cutoff = as_of - dt.timedelta(days=retention_days) if retention_days is not None else None
+
+    def all_chunks() -> Iterator[pa.Table]:
+        yield from buffered
+        yield from chunks
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for chunk in all_chunks():
+            rows += chunk.num_rows
+            futures = {c: pool.submit(_confirm, verdicts[c].kind, chunk.column(c).combine_chunks(),
+                                      cfg, shapes[c]) for c in cols}
+            weights = None
+            if count_column is not None:
+                weights = pc.fill_null(_parse_counts(chunk.column(count_column)), 0)
+                w = weights.to_numpy()
+                small_cells += int(((w > 0) & (w < k)).sum())
+                cells += int((w > 0).sum())
+            if acc is not None:
+                keys = {c: chunk.column(c) for c in qi}
+                if weights is not None:
+                    keys["__w"] = weights
+                acc.add(pa.table(keys))
+            if lacc is not None:
+                keyed = pa.table({c: chunk.column(c) for c in [*qi, sensitive]})
+                if weights is not None:
+                    keyed = keyed.filter(pc.greater(weights, 0))
+                lacc.add(keyed)
+            if date_column is not None and cutoff is not None:
+                dates = _parse_dates(_trim(chunk.column(date_column)))
+                if open_column is not None:
+                    is_open = pc.invert(_present(_trim(chunk.column(open_column))))
+                else:
+                    is_open = pa.array(np.zeros(chunk.num_rows, dtype=bool))
+                open_rows += int(pc.sum(is_open).as_py() or 0)
+                closed = pc.invert(is_open)
+                closed_dates = pc.filter(dates, closed)
+                unparsed += int(closed_dates.null_count)
+                expired += int(pc.sum(pc.less(closed_dates, pa.scalar(cutoff, pa.date32())))
+                               .as_py() or 0)
+                low = pc.min(closed_dates).as_py()
+                if low is not None and (oldest is None or low < oldest):
+                    oldest = low
+            for c, fut in futures.items():
+                m, n = fut.result()
+                matches[c] += m
+                non_empty[c] += n
+
+    columns: list[ColumnScan] = []
+    for c in cols:
+        v = verdicts[c]
+        n = non_empty[c]
+        share = round(matches[c] / n, 4) if n else 0.0
+        kind = v.kind
+        conf = v.confidence
+        if kind in DIRECT_KINDS and n and share < 0.05 and kind != "free_text_pii":
+            conf = "low"  # the sample suggested it; the whole column does not bear it out
+        example = v.shape if (matches[c] or v.sample_share) else "(no values)"
+        if kind == "none":
+            example = ""
+        columns.append(ColumnScan(
+            name=c, kind=kind, by=v.by, match_share=share, matches=matches[c], non_empty=n,
+            confidence=conf, masked_example=example, embedded=list(v.embedded)))
+
+    scan = FileScan(
+        file=src.display, flow_id=flow_id, claims=claims, format=src.format,
+        encoding=src.encoding, delimiter=src.delimiter, rows=rows,
+        rows_skipped=src.rows_skipped, header_missing=src.header_missing, columns=columns,
+        quasi_identifiers=qi, quasi_inferred=inferred, k=k, count_column=count_column,
+        sensitive=sensitive, notes=notes)
+    if src.rows_skipped:
+        scan.notes.append(f"{src.rows_skipped} row(s) had a different number of fields than "
+                          "the header and were skipped")
+
+    if acc is not None:
+        groups = acc.result()
+        sizes = groups.column("__n").to_numpy()
+        sizes = sizes[sizes > 0]
+        if len(sizes):
+            scan.k_min = int(sizes.min())
+            scan.equivalence_classes = len(sizes)
+            scan.unique_records = int((sizes == 1).sum())
+            scan.records_below_k = int(sizes[sizes < k].sum())
+    elif rows:
+        scan.notes.append("no quasi-identifiers were given or recognised, so k-anonymity was "
+                          "not computed")
+    if count_column is not None:
+        scan.small_cells, scan.cells = small_cells, cells
+    if lacc is not None:
+        pairs = lacc.result()
+        per_class = pairs.group_by(qi, use_threads=False).aggregate([([], "count_all")])
+        # records per class, to weigh the classes that fall short
+        class_sizes = acc.result() if acc is not None else None
+        distinct = per_class.column("count_all").to_numpy()
+        scan.l_target = l_target
+        if len(distinct):
+            scan.l_diversity = int(distinct.min())
+            short = per_class.filter(pc.less(per_class.column("count_all"), l_target))
+            if class_sizes is not None and short.num_rows:
+                joined = short.join(class_sizes, keys=qi, join_type="inner")
+                scan.records_below_l = int(pc.sum(joined.column("__n")).as_py() or 0)
+            else:
+                scan.records_below_l = 0
+    if date_column is not None and retention_days is not None and cutoff is not None:
+        scan.retention = RetentionCheck(
+            date_column=date_column, open_column=open_column, retention_days=retention_days,
+            cutoff=cutoff, expired_rows=expired, open_rows_excluded=open_rows,
+            unparsed_dates=unparsed,
+            oldest_age_days=(as_of - oldest).days if oldest is not None else None)
+    scan.issues = _issues(scan)
+    return scan
+
+
+# ----------------------------------------------------------------------------- issues
+
+
+def _fmt(n: int) -> str:
+    return f"{n:,}"
+
+
+def _issues(scan: FileScan) -> list[EvidenceIssue]:
+    issues: list[EvidenceIssue] = []
+    identifying = [c for c in scan.columns if c.identifying]
+    claims_safe = scan.claims in ("statistics", "deidentified")
+    # a file of unknown claim is held to the de-identified standard only if no direct
+    # identifier was found: with one, the file is plainly identifying
+    check_reid = claims_safe or (scan.claims is None and not identifying)
+    if claims_safe:
+        for c in identifying:
+            issues.append(EvidenceIssue(
+                kind="identifier_in_statistics", hard=True, column=c.name, count=c.matches,
+                detail=(f"The file claims to be {scan.claims} but column '{c.name}' holds "
+                        f"{c.kind.replace('_', ' ')} values in {_fmt(c.matches)} of "
+                        f"{_fmt(c.non_empty)} filled rows (shape: {c.masked_example})."),
+                control_hint=CONTROL_STATISTICS))
+    if check_reid and scan.count_column is None and scan.k_min is not None and \
+            scan.k_min < scan.k:
+        issues.append(EvidenceIssue(
+            kind="reidentification", hard=False, count=scan.records_below_k or 0,
+            detail=(f"Over {', '.join(scan.quasi_identifiers)}, the smallest group has "
+                    f"{scan.k_min} record(s), below k={scan.k}: "
+                    f"{_fmt(scan.records_below_k or 0)} record(s) sit in groups smaller than "
+                    f"{scan.k}, {_fmt(scan.unique_records or 0)} of them unique."),
+            control_hint=CONTROL_STATISTICS))
+    if check_reid and scan.small_cells:
+        issues.append(EvidenceIssue(
+            kind="small_cells", hard=False, column=scan.count_column, count=scan.small_cells,
+            detail=(f"{_fmt(scan.small_cells)} of {_fmt(scan.cells or 0)} cells have a count "
+                    f"between 1 and {scan.k - 1} in column '{scan.count_column}'; suppress or "
+                    f"merge cells below {scan.k} before release."),
+            control_hint=CONTROL_STATISTICS))
+    if check_reid and scan.l_diversity is not None and scan.l_target is not None and \
+            scan.l_diversity < scan.l_target:
+        issues.append(EvidenceIssue(
+            kind="l_diversity", hard=False, column=scan.sensitive,
+            count=scan.records_below_l or 0,
+            detail=(f"Some groups over {', '.join(scan.quasi_identifiers)} show only "
+                    f"{scan.l_diversity} distinct value(s) of '{scan.sensitive}' (target "
+                    f"{scan.l_target}): {_fmt(scan.records_below_l or 0)} record(s) reveal "
+                    "what their group read."),
+            control_hint=CONTROL_STATISTICS))
+    r = scan.retention
+    if r is not None and r.expired_rows:
+        issues.append(EvidenceIssue(
+            kind="retention_exceeded", hard=False, column=r.date_column, count=r.expired_rows,
+            detail=(f"{_fmt(r.expired_rows)} closed record(s) are dated before {r.cutoff} "
+                    f"(older than the {r.retention_days}-day retention); the oldest is "
+                    f"{r.oldest_age_days} days old. {_fmt(r.open_rows_excluded)} open "
+                    "record(s) were not counted."),
+            control_hint=CONTROL_RETENTION))
+    return issues
+
+
+# ----------------------------------------------------------------------------- entry points
+
+
+def _defaults(k: int | None, default_k: int | None) -> tuple[int, dict[str, int]]:
+    defaults = evidence_defaults()
+    if default_k is not None:
+        defaults["k_anonymity"] = default_k
+    return (k if k is not None else defaults["k_anonymity"]), defaults
+
+
+def scan_files(paths: list[Path], *, quasi: list[str] | None, k: int | None,
+               sensitive: str | None, date_column: str | None, retention_days: int | None,
+               as_of: dt.date, default_k: int | None = None, open_column: str | None = None,
+               count_column: str | None = None, barcode: BarcodeConfig | None = None
+               ) -> EvidenceReport:
+    """Scan files named on the command line (claims unknown; options apply to every file).
+
+    k defaults to ``default_k``, else to ``evidence.k_anonymity`` in ./data/policy/scales.yaml,
+    else to 5 (see :func:`evidence_defaults`). An open column, when not given, is inferred from
+    names such as ``checkin`` or ``returned`` and said in the notes.
+    """
+    if not paths:
+        raise UsageError("name at least one export file to scan")
+    if (date_column is None) != (retention_days is None):
+        raise UsageError("--date-column and --retention-days go together: give both or neither")
+    if retention_days is not None and retention_days < 0:
+        raise UsageError("--retention-days must be 0 or more")
+    k_value, defaults = _defaults(k, default_k)
+    # Options apply to every file; a column that is in some files but not others is checked
+    # where it exists (and said), one that is in none of them is a mistake.
+    wanted = {"quasi": quasi or [], "sensitive": [sensitive] if sensitive else [],
+              "date_column": [date_column] if date_column else [],
+              "open_column": [open_column] if open_column else [],
+              "count_column": [count_column] if count_column else []}
+    headers = {path: _header_or_none(path) for path in paths}
+    known = [h for h in headers.values() if h is not None]
+    for option, names in wanted.items():
+        for name in names:
+            if known and not any(_has_column(name, h) for h in known):
+                every = sorted({c for h in known for c in h})
+                hint = did_you_mean(name, every)
+                raise UsageError(
+                    f"no file has a column {name!r} for --{option.replace('_', '-')}"
+                    + (f" (did you mean {hint!r}?)" if hint else "")
+                    + f"; the columns are: {', '.join(every)}")
+    files: list[FileScan] = []
+    for path in paths:
+        cols = headers[path] or []
+        missing = {o: [n for n in names if not _has_column(n, cols)]
+                   for o, names in wanted.items()}
+        skip = {o for o, names in missing.items() if names}
+        scan = scan_file(
+            path, display=str(path),
+            quasi=[q for q in quasi if _has_column(q, cols)] if quasi else None,
+            k=k_value, l_target=defaults["l_diversity"],
+            sensitive=None if "sensitive" in skip else sensitive,
+            date_column=None if "date_column" in skip else date_column,
+            open_column=None if "open_column" in skip else open_column,
+            count_column=None if "count_column" in skip else count_column,
+            retention_days=None if "date_column" in skip else retention_days, as_of=as_of,
+            sample_rows=defaults["sample_rows"], barcode=barcode)
+        for option in sorted(skip):
+            scan.notes.append(f"this file has no column {', '.join(missing[option])} given "
+                              f"as --{option.replace('_', '-')}; that check was skipped here")
+        files.append(scan)
+    return EvidenceReport(as_of=as_of, files=files)
+
+
+def _has_column(name: str, columns: list[str]) -> bool:
+    return name in columns or name.lower() in {c.lower() for c in columns}
+
+
+def _header_or_none(path: Path) -> list[str] | None:
+    """Column names of a file, or None if it cannot be opened (scan_file then says why)."""
+    try:
+        return open_source(path, str(path)).columns
+    except EvidenceError:
+        return None
+
+
+def _safe_target(evidence_dir: Path, name: str, manifest: str, index: int) -> Path:
+    """The entry's file inside evidence_dir, refusing `..`, absolute paths and escapes."""
+    rel = Path(name)
+    field = f"exports[{index}].file"
+    if (not name.strip() or rel.is_absolute() or name.startswith(("/", "\\"))
+            or re.match(r"^[A-Za-z]:", name)):
+        raise InventoryError([Problem(manifest, field, "a path relative to the evidence folder "
+                                      "(absolute paths are refused)", value=name)])
+    if ".." in rel.parts:
+        raise InventoryError([Problem(manifest, field, "a path inside the evidence folder "
+                                      "('..' is refused)", value=name)])
+    base = evidence_dir.resolve()
+    target = (evidence_dir / rel)
+    resolved = target.resolve()
+    if not resolved.is_relative_to(base):
+        raise InventoryError([Problem(manifest, field, "a file inside the evidence folder (this "
+                                      "one is a link that points outside it)", value=name)])
+    probe = target
+    while probe != evidence_dir and probe != probe.parent:
+        if probe.is_symlink():
+            raise InventoryError([Problem(manifest, field, "a plain file, not a symbolic link",
+                                          value=name)])
+        probe = probe.parent
+    return target
+
+
+def load_manifest(evidence_dir: Path) -> Manifest:
+    """Read and validate evidence_dir/manifest.yaml into a Manifest."""
+    path = evidence_dir / "manifest.yaml"
+    label = str(path)
+    if not path.is_file():
+        raise InventoryError([Problem(label, None, "a manifest listing each export, its flow "
+                                      "and what it claims to be (see data/evidence/README.md)")])
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError, UnicodeDecodeError):
+        raise InventoryError([Problem(label, None, "valid YAML")]) from None
+    try:
+        return Manifest.model_validate(raw)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc = ".".join(str(p) if not isinstance(p, int) else f"[{p}]" for p in err["loc"])
+            value = err.get("input")
+            problems.append(Problem(label, loc.replace(".[", "["), err["msg"],
+                                    value=value if isinstance(value, str) else None))
+        raise InventoryError(problems) from None
+
+
+def scan_manifest(evidence_dir: Path, bundle: Bundle, as_of: dt.date) -> EvidenceReport:
+    """Scan every export the manifest lists, with the claims, columns and retention it gives.
+
+    Retention comes from the entry, else from the flow's ``retention_days``; a flow kept
+    indefinitely (blank retention) gets no retention check, and the report says so.
+    """
+    manifest = load_manifest(evidence_dir)
+    label = str(evidence_dir / "manifest.yaml")
+    flows = {f.flow_id: f for f in bundle.inventory.flows}
+    problems = []
+    for i, entry in enumerate(manifest.exports):
+        if entry.flow_id not in flows:
+            problems.append(Problem(label, f"exports[{i}].flow_id",
+                                    "a flow_id from inventory/flows.csv", value=entry.flow_id,
+                                    suggestion=did_you_mean(entry.flow_id, flows)))
+    if problems:
+        raise InventoryError(problems)
+    ev = bundle.policy.scales.evidence
+    k = int(ev.get("k_anonymity", FALLBACK_DEFAULTS["k_anonymity"]))
+    l_target = int(ev.get("l_diversity", FALLBACK_DEFAULTS["l_diversity"]))
+    sample_rows = int(ev.get("sample_rows", FALLBACK_DEFAULTS["sample_rows"]))
+    files: list[FileScan] = []
+    for i, entry in enumerate(manifest.exports):
+        path = _safe_target(evidence_dir, entry.file, label, i)
+        flow = flows[entry.flow_id]
+        retention = entry.retention_days if entry.retention_days is not None else (
+            flow.retention_days)
+        note = None
+        if entry.date_column and retention is None:
+            note = (f"flow {flow.flow_id} keeps records indefinitely (no retention period), so "
+                    "no retention check was made")
+        try:
+            scan = scan_file(
+                path, display=entry.file, claims=entry.claims, flow_id=entry.flow_id,
+                quasi=entry.quasi_identifiers, k=k, l_target=l_target, sensitive=entry.sensitive,
+                date_column=entry.date_column if retention is not None else None,
+                open_column=entry.open_column, count_column=entry.count_column,
+                retention_days=retention if entry.date_column else None, as_of=as_of,
+                sample_rows=sample_rows)
+        except _MissingColumn as exc:
+            field = {"quasi": "quasi_identifiers"}.get(exc.option, exc.option)
+            raise InventoryError([Problem(
+                label, f"exports[{i}].{field}", f"a column of {entry.file}", value=exc.name,
+                suggestion=did_you_mean(exc.name, exc.columns))]) from None
+        if note:
+            scan.notes.append(note)
+        files.append(scan)
+    return EvidenceReport(as_of=as_of, files=files)
+
+
+# ----------------------------------------------------------------------------- text
+
+
+def _pct(x: float) -> str:
+    return f"{x * 100:.1f}%"
+
+
+def render_text(report: EvidenceReport) -> str:
+    """A summary a privacy officer can read: hard findings first, then each file's facts."""
+    out: list[str] = []
+    n = len(report.files)
+    hard = report.hard_issues
+    total = sum(len(f.issues) for f in report.files)
+    out.append(f"Evidence scan as of {report.as_of}: {n} file{'s' if n != 1 else ''}, "
+               f"{total} issue{'s' if total != 1 else ''} ({len(hard)} hard).")
+    out.append("Values are never shown: examples are masked to their format only.")
+    for f in report.files:
+        out.append("")
+        what = []
+        if f.flow_id:
+            what.append(f"flow {f.flow_id}")
+        what.append(f"claims {f.claims}" if f.claims else "claims not stated")
+        fmt = f.format.upper() + (f", {f.encoding}" if f.encoding and f.encoding not in (
+            "utf8",) else "")
+        out.append(f"== {f.file} ({'; '.join(what)}; {fmt}; {_fmt(f.rows)} rows)")
+        for issue in sorted(f.issues, key=lambda i: (not i.hard, i.kind)):
+            tag = "HARD " if issue.hard else "issue"
+            out.append(f"  {tag} [{issue.kind}] {issue.detail}")
+        ident = [c for c in f.columns if c.kind in DIRECT_KINDS]
+        if ident:
+            out.append("  Identifying columns:")
+            width = max(len(c.name) for c in ident)
+            for c in ident:
+                extra = f" ({', '.join(c.embedded)})" if c.embedded else ""
+                out.append(f"    {c.name:<{width}}  {c.kind}{extra}, {_pct(c.match_share)} of "
+                           f"{_fmt(c.non_empty)} filled, {c.confidence} confidence by {c.by}; "
+                           f"e.g. {c.masked_example}")
+        else:
+            out.append("  Identifying columns: none found.")
+        other = [c for c in f.columns if c.kind not in DIRECT_KINDS and c.kind != "none"]
+        if other:
+            out.append("  Other recognised columns: " + ", ".join(
+                f"{c.name} ({c.kind})" for c in other))
+        if f.quasi_identifiers:
+            how = "inferred" if f.quasi_inferred else "given"
+            line = f"  Quasi-identifiers ({how}): {', '.join(f.quasi_identifiers)}"
+            if f.k_min is not None:
+                line += (f" -> smallest group {f.k_min} (k={f.k}); "
+                         f"{_fmt(f.equivalence_classes or 0)} groups, "
+                         f"{_fmt(f.unique_records or 0)} unique record(s), "
+                         f"{_fmt(f.records_below_k or 0)} record(s) in groups below {f.k}")
+            out.append(line)
+        if f.count_column is not None and f.small_cells is not None:
+            out.append(f"  Small cells: {_fmt(f.small_cells)} of {_fmt(f.cells or 0)} cells "
+                       f"count fewer than {f.k} (column '{f.count_column}'; counts not shown)")
+        if f.l_diversity is not None:
+            out.append(f"  l-diversity of '{f.sensitive}': {f.l_diversity} (target "
+                       f"{f.l_target}); {_fmt(f.records_below_l or 0)} record(s) below target")
+        r = f.retention
+        if r is not None:
+            opened = (f"; {_fmt(r.open_rows_excluded)} open record(s) in '{r.open_column}' "
+                      "excluded") if r.open_column else ""
+            oldest = f"; oldest closed record {r.oldest_age_days} days" if (
+                r.oldest_age_days is not None) else ""
+            unparsed = f"; {_fmt(r.unparsed_dates)} date(s) unreadable" if r.unparsed_dates else ""
+            out.append(f"  Retention ({r.retention_days} days on '{r.date_column}', cutoff "
+                       f"{r.cutoff}): {_fmt(r.expired_rows)} expired row(s){opened}{oldest}"
+                       f"{unparsed}")
+        for note in f.notes:
+            out.append(f"  Note: {note}")
+    return "\n".join(out) + "\n"

@@ -1,0 +1,710 @@
+"""Read the policy, taxonomy and inventory into validated models, or explain every problem.
+
+The privacy officer edits these files by hand, often in a spreadsheet, so this module is
+forgiving about what spreadsheets produce (BOM, CRLF, Windows-1252, ``Yes``/``Y``/``TRUE``,
+``1/16/2024`` dates, trailing blank rows) and strict about meaning (types, closed
+vocabularies, unique ids, every reference). It collects every problem before raising one
+``InventoryError``, so a user fixes a file once, not once per problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from lcopia.errors import InventoryError, Problem, did_you_mean
+from lcopia.models import (
+    Answer,
+    Bundle,
+    Disclosure,
+    Flow,
+    Inventory,
+    Library,
+    Policy,
+    Scales,
+    System,
+    Taxonomy,
+    Vocabularies,
+)
+
+MAX_FILE_BYTES = 20 * 1024 * 1024  # an inventory is small; anything bigger is a wrong file
+MAX_YAML_DEPTH = 12
+TRUE_WORDS = {"yes", "y", "true", "t", "1", "x"}
+FALSE_WORDS = {"no", "n", "false", "f", "0"}
+UNKNOWN_WORDS = {"unknown", "?", "unk", "dk", "don't know", "not known", ""}
+
+POLICY_FILES = ("policy.yaml", "statutes.yaml", "controls.yaml", "scales.yaml",
+                "counsel_questions.yaml")
+TAXONOMY_FILES = ("categories.yaml", "elements.yaml", "vocabularies.yaml")
+CSV_MODELS: dict[str, type[BaseModel]] = {
+    "systems.csv": System,
+    "flows.csv": Flow,
+    "answers.csv": Answer,
+    "disclosures.csv": Disclosure,
+}
+# Columns a spreadsheet may leave blank; everything else must be filled in.
+OPTIONAL_COLUMNS = {
+    "systems.csv": {"contract_ref", "privacy_policy_url", "privacy_policy_reviewed",
+                    "data_location", "subprocessors", "domains", "notes", "uses"},
+    "flows.csv": {"retention_days", "notes"},
+    "answers.csv": {"evidence", "owner", "review_date", "comment"},
+    "disclosures.csv": {"notes", "categories"},
+}
+
+
+class _Problems:
+    """Accumulates problems and warnings while loading; raises them all at the end."""
+
+    def __init__(self) -> None:
+        self.items: list[Problem] = []
+        self.warnings: list[str] = []
+
+    def add(self, file: str, field: str | None, expected: str, *, row: int | None = None,
+            value: object = None, choices: Iterable[str] | None = None) -> None:
+        shown = None if value is None else str(value)
+        hint = did_you_mean(shown, choices) if (choices is not None and shown) else None
+        self.items.append(Problem(file=file, field=field, expected=expected, row=row,
+                                  value=shown, suggestion=hint))
+
+
+# ----------------------------------------------------------------------------- YAML
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys, aliases (alias bombs) and deep nesting."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.constructor.ConstructorError(
+                None, None, "aliases (*name) are not allowed in lcopia data files",
+                event.start_mark)
+        self._depth = getattr(self, "_depth", 0) + 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels",
+                    self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_bytes(path: Path, rel: str, problems: _Problems) -> bytes | None:
+    if not path.is_file():
+        problems.add(rel, None, "file is missing; restore it from the sample in the repository")
+        return None
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        problems.add(rel, None, f"file is {size // 1_000_000} MB, larger than the "
+                     f"{MAX_FILE_BYTES // 1_000_000} MB an inventory file may be; "
+                     "is this the right file?")
+        return None
+    return path.read_bytes()
+
+
+def _decode(raw: bytes, rel: str, problems: _Problems) -> str | None:
+    """Text from the encodings spreadsheets write; Windows-1252 only with a warning."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            problems.add(rel, None, "starts like UTF-16 but is not valid UTF-16; "
+                         "save it again as 'CSV UTF-8'")
+            return None
+    if b"\x00" in raw[:4096]:
+        problems.add(rel, None, "is binary, not text; save it as 'CSV UTF-8 (comma delimited)'")
+        return None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode("cp1252")
+    except UnicodeDecodeError:
+        problems.add(rel, None, "is neither UTF-8 nor Windows-1252 text; "
+                     "save it as 'CSV UTF-8 (comma delimited)'")
+        return None
+    problems.warnings.append(f"{rel} is not UTF-8; read it as Windows-1252. Save it as "
+                             "'CSV UTF-8' to be sure accented characters are right.")
+    return text
+
+
+def _yaml(path: Path, rel: str, problems: _Problems) -> Any:
+    raw = _read_bytes(path, rel, problems)
+    if raw is None:
+        return None
+    text = _decode(raw, rel, problems)
+    if text is None:
+        return None
+    try:
+        data = yaml.load(text, Loader=_StrictLoader)  # a strict SafeLoader subclass
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f"line {mark.line + 1}" if mark else "somewhere"
+        problems.add(rel, None, f"is not valid YAML at {line}: {exc.problem or exc.context}; "
+                     "check indentation and quotes there")
+        return None
+    except yaml.YAMLError as exc:
+        problems.add(rel, None, f"is not valid YAML ({type(exc).__name__})")
+        return None
+    if not isinstance(data, dict):
+        problems.add(rel, None, "should be a YAML mapping of keys to values; it is empty "
+                     "or a plain list")
+        return None
+    return data
+
+
+def _model_problems(exc: ValidationError, rel: str, problems: _Problems,
+                    row: int | None = None, prefix: str = "") -> None:
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"])
+        field = f"{prefix}{loc}" if prefix or loc else None
+        value = err.get("input")
+        shown = value if isinstance(value, str | int | float | bool) else None
+        if err["type"] == "extra_forbidden":
+            expected = "is not a known field; remove it or check its spelling"
+        elif err["type"] == "missing":
+            expected = "is required"
+            shown = None
+        else:
+            expected = err["msg"]
+        problems.add(rel, field, expected, row=row, value=shown)
+
+
+def _located(items: list[Any], key: str) -> dict[int, str]:
+    """Index → readable location ("controls[3] POL-04") for YAML list problems."""
+    out = {}
+    for i, item in enumerate(items):
+        ident = item.get(key) if isinstance(item, dict) else None
+        out[i] = f"{i + 1}" + (f" ({ident})" if ident else "")
+    return out
+
+
+# ----------------------------------------------------------------------------- CSV
+
+
+def _parse_bool(text: str) -> bool | None:
+    low = text.strip().lower()
+    if low in TRUE_WORDS:
+        return True
+    if low in FALSE_WORDS:
+        return False
+    return None
+
+
+def _parse_yesno(text: str) -> str | None:
+    low = text.strip().lower()
+    if low in UNKNOWN_WORDS:
+        return "unknown"
+    flag = _parse_bool(low)
+    return None if flag is None else ("yes" if flag else "no")
+
+
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})$")
+
+
+def parse_date(text: str) -> dt.date | None:
+    """ISO ``2024-01-16`` or US spreadsheet ``1/16/2024``; None when it is neither."""
+    text = text.strip()
+    m = _US_DATE.match(text)
+    try:
+        if m:
+            return dt.date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            return dt.date.fromisoformat(text)
+        # spreadsheets often append a midnight time to dates
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[ T]00:00(:00)?", text):
+            return dt.date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+    return None
+
+
+def _cell_converter(annotation: Any) -> tuple[str, Callable[[str], Any]]:
+    """(expected-text, parser) for a model field's type; parser returns None when invalid."""
+    text = str(annotation)
+    if "list[str]" in text:
+        return "a list separated by ';'", lambda s: [p.strip() for p in s.split(";") if p.strip()]
+    if "YesNo" in text:
+        return "yes, no or unknown", _parse_yesno
+    if "date" in text:
+        return "a date written 2024-01-16 or 1/16/2024", parse_date
+    if annotation is bool:
+        return "yes or no", _parse_bool
+    if "int" in text:
+        def to_int(s: str) -> int | None:
+            s = s.strip().replace(",", "")
+            return int(s) if re.fullmatch(r"-?\d+", s) else None
+        return "a whole number", to_int
+    if "float" in text:
+        def to_float(s: str) -> float | None:
+            s = s.strip().replace(",", "").lstrip("$")
+            try:
+                return float(s)
+            except ValueError:
+                return None
+        return "a number", to_float
+    return "text", lambda s: s.strip()
+
+
+def _read_csv(path: Path, rel: str, model: type[BaseModel], problems: _Problems) -> list[Any]:
+    raw = _read_bytes(path, rel, problems)
+    if raw is None:
+        return []
+    text = _decode(raw, rel, problems)
+    if text is None:
+        return []
+    if not text.strip():
+        problems.add(rel, None, "is empty; it needs at least the header row "
+                     "(copy it from the sample in the repository)")
+        return []
+    first_line = text.splitlines()[0]
+    try:
+        dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t")
+        delimiter = dialect.delimiter
+    except csv.Error:
+        delimiter = ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        rows = list(reader)
+    except csv.Error as exc:
+        problems.add(rel, None, f"could not be read as CSV ({exc}); save it again as "
+                     "'CSV UTF-8 (comma delimited)'")
+        return []
+    header = [h.strip() for h in rows[0]]
+    fields = {name: f for name, f in model.model_fields.items() if name != "row"}
+    required = set(fields) - OPTIONAL_COLUMNS.get(rel.split("/")[-1], set())
+    known = [h for h in header if h in fields]
+    for h in header:
+        if h and h not in fields:
+            problems.add(rel, h, "is not a column lcopia knows; rename or remove it",
+                         row=1, value=h, choices=fields)
+    for name in sorted(required - set(header)):
+        problems.add(rel, name, "column is missing from the header row", row=1)
+    if len(header) == 1 and len(fields) > 1:
+        problems.add(rel, None, "has only one column; is the separator a comma? "
+                     "Save it as 'CSV UTF-8 (comma delimited)'", row=1)
+        return []
+    converters = {name: _cell_converter(fields[name].annotation) for name in known}
+    records = []
+    body = rows[1:]
+    while body and not any(c.strip() for c in body[-1]):
+        body.pop()  # spreadsheets leave trailing blank rows
+    for offset, cells in enumerate(body):
+        rownum = offset + 2
+        if not any(c.strip() for c in cells):
+            problems.add(rel, None, "is a blank row in the middle of the table; delete it",
+                         row=rownum)
+            continue
+        if len(cells) > len(header):
+            problems.add(rel, None, f"has {len(cells)} cells but the header has "
+                         f"{len(header)} columns; a cell probably contains an unquoted comma",
+                         row=rownum)
+            continue
+        values: dict[str, Any] = {"row": rownum}
+        ok = True
+        for col, cell in zip(header, cells, strict=False):
+            if col not in converters:
+                continue
+            expected, parse = converters[col]
+            if not cell.strip():
+                if col in required and "YesNo" not in str(fields[col].annotation):
+                    problems.add(rel, col, f"is blank; write {expected}", row=rownum)
+                    ok = False
+                elif "YesNo" in str(fields[col].annotation):
+                    values[col] = "unknown"
+                elif "list[str]" in str(fields[col].annotation):
+                    values[col] = []
+                elif expected == "text":
+                    values[col] = ""
+                else:
+                    values[col] = None
+                continue
+            parsed = parse(cell)
+            if parsed is None:
+                problems.add(rel, col, f"expected {expected}", row=rownum, value=cell)
+                ok = False
+            else:
+                values[col] = parsed
+        if not ok:
+            continue
+        try:
+            records.append(model.model_validate(values))
+        except ValidationError as exc:
+            _model_problems(exc, rel, problems, row=rownum)
+    return records
+
+
+# ----------------------------------------------------------------------------- cross-checks
+
+
+def _unique(items: list[Any], key: str, rel: str, problems: _Problems) -> None:
+    counts = Counter(getattr(i, key) for i in items)
+    for item in items:
+        if counts[getattr(item, key)] > 1:
+            problems.add(rel, key, "must be unique; another row uses the same id",
+                         row=getattr(item, "row", None) or None, value=getattr(item, key))
+
+
+def _check_policy(policy: Policy, taxonomy: Taxonomy | None, problems: _Problems) -> None:
+    rel = "policy/controls.yaml"
+    scales = policy.scales
+    clause_ids = {c.id for c in policy.clauses}
+    statute_ids = {s.id for s in policy.statutes}
+    tier_ids = [t.id for t in scales.tiers]
+    for name, ids in (("clauses", [c.id for c in policy.clauses]),
+                      ("statutes", [s.id for s in policy.statutes]),
+                      ("controls", [c.id for c in policy.controls])):
+        for ident, n in Counter(ids).items():
+            if n > 1:
+                problems.add(f"policy/{name if name != 'clauses' else 'policy'}.yaml", "id",
+                             "must be unique; it is used more than once", value=ident)
+    kinds = [k.id for k in taxonomy.vocabularies.system_kinds] if taxonomy else None
+    categories = [c.id for c in taxonomy.categories] if taxonomy else None
+    elements = [e.id for e in taxonomy.elements] if taxonomy else None
+    for c in policy.controls:
+        where = f"control {c.id}"
+        if not c.clauses and not c.statutes:
+            problems.add(rel, f"{where}.clauses", "a control must cite at least one policy "
+                         "clause or statute")
+        for ref in c.clauses:
+            if ref not in clause_ids:
+                problems.add(rel, f"{where}.clauses", "names no clause in policy.yaml",
+                             value=ref, choices=clause_ids)
+        for ref in c.statutes:
+            if ref not in statute_ids:
+                problems.add(rel, f"{where}.statutes", "names no statute in statutes.yaml",
+                             value=ref, choices=statute_ids)
+        if c.ala_priority not in scales.ala_priorities:
+            problems.add(rel, f"{where}.ala_priority", f"must be one of {scales.ala_priorities}",
+                         value=c.ala_priority, choices=scales.ala_priorities)
+        for n in c.niso:
+            if n not in scales.niso_principles:
+                problems.add(rel, f"{where}.niso", "is not one of the 12 NISO principles",
+                             value=n, choices=scales.niso_principles)
+        if c.hard_gate and c.gate_rule not in policy.gate_rules:
+            problems.add(rel, f"{where}.gate_rule", "a hard-gate control needs a gate_rule "
+                         f"from policy.yaml: {sorted(policy.gate_rules)}", value=c.gate_rule,
+                         choices=policy.gate_rules)
+        if c.derived_from is not None:
+            from lcopia.scoring import DERIVED_CHECKS
+
+            check = DERIVED_CHECKS.get(c.derived_from)
+            if check is None:
+                problems.add(rel, f"{where}.derived_from", "is not a known fact check",
+                             value=c.derived_from, choices=DERIVED_CHECKS)
+            elif check.applies_to != c.applies_to:
+                problems.add(rel, f"{where}.applies_to", f"{c.derived_from} is checked per "
+                             f"{check.applies_to}", value=c.applies_to)
+        w = c.when
+        if w.min_tier is not None and w.min_tier not in tier_ids:
+            problems.add(rel, f"{where}.when.min_tier", f"must be one of {tier_ids}",
+                         value=w.min_tier, choices=tier_ids)
+        for field, allowed in (("kinds", kinds), ("categories", categories),
+                               ("elements_any", elements)):
+            for v in getattr(w, field) or []:
+                if allowed is not None and v not in allowed:
+                    problems.add(rel, f"{where}.when.{field}", "is not in the taxonomy",
+                                 value=v, choices=allowed)
+    # scales must be internally consistent or scoring would silently mis-score
+    srel = "policy/scales.yaml"
+    sev_values = {lv.value for lv in scales.severity}
+    for tier in tier_ids:
+        if tier not in scales.severity_by_tier:
+            problems.add(srel, "severity_by_tier", "needs a severity for every tier", value=tier)
+    for tier, sev in scales.severity_by_tier.items():
+        if tier not in tier_ids:
+            problems.add(srel, "severity_by_tier", f"names a tier not in tiers {tier_ids}",
+                         value=tier, choices=tier_ids)
+        if sev not in sev_values:
+            problems.add(srel, f"severity_by_tier.{tier}",
+                         f"must be a severity value {sorted(sev_values)}", value=sev)
+    for key in scales.severity_modifiers:
+        if key not in ("minors", "linked_identity_activity"):
+            problems.add(srel, "severity_modifiers", "known modifiers are minors and "
+                         "linked_identity_activity", value=key,
+                         choices=["minors", "linked_identity_activity"])
+    max_sev = max(sev_values, default=4)
+    max_like = max((lv.value for lv in scales.likelihood), default=4)
+    for product in {s * li for s in range(1, max_sev + 1) for li in range(1, max_like + 1)}:
+        if not any(b.min <= product <= b.max for b in scales.risk_bands):
+            problems.add(srel, "risk_bands", "every severity × likelihood product needs a band",
+                         value=product)
+    levels = [b.level for b in scales.likelihood_bands]
+    if levels != sorted(levels) or (scales.likelihood_bands
+                                    and scales.likelihood_bands[-1].below is not None):
+        problems.add(srel, "likelihood_bands", "must rise by level and end with below: null")
+    for status in scales.control_credit:
+        if status not in scales.statuses:
+            problems.add(srel, "control_credit", "names a status not in statuses",
+                         value=status, choices=scales.statuses)
+    for key in ("k_anonymity", "l_diversity"):
+        if key in scales.evidence and scales.evidence[key] < 1:
+            problems.add(srel, f"evidence.{key}", "must be 1 or more", value=scales.evidence[key])
+
+
+def _check_taxonomy(taxonomy: Taxonomy, policy: Policy | None, problems: _Problems) -> None:
+    tier_ids = [t.id for t in policy.scales.tiers] if policy else None
+    clause_ids = {c.id for c in policy.clauses} if policy else None
+    for ident, n in Counter(c.id for c in taxonomy.categories).items():
+        if n > 1:
+            problems.add("taxonomy/categories.yaml", "id", "must be unique", value=ident)
+    for ident, n in Counter(e.id for e in taxonomy.elements).items():
+        if n > 1:
+            problems.add("taxonomy/elements.yaml", "id", "must be unique", value=ident)
+    for c in taxonomy.categories:
+        if clause_ids is not None and c.clause not in clause_ids:
+            problems.add("taxonomy/categories.yaml", f"category {c.id}.clause",
+                         "names no clause in policy.yaml", value=c.clause, choices=clause_ids)
+    for e in taxonomy.elements:
+        if tier_ids is not None and e.tier not in tier_ids:
+            problems.add("taxonomy/elements.yaml", f"element {e.id}.tier",
+                         f"must be one of {tier_ids}", value=e.tier, choices=tier_ids)
+
+
+def _check_inventory(inv: Inventory, policy: Policy | None, taxonomy: Taxonomy | None,
+                     as_of: dt.date | None, problems: _Problems) -> None:
+    _unique(inv.systems, "system_id", "inventory/systems.csv", problems)
+    _unique(inv.flows, "flow_id", "inventory/flows.csv", problems)
+    _unique(inv.disclosures, "request_id", "inventory/disclosures.csv", problems)
+    system_ids = {s.system_id for s in inv.systems}
+    flow_ids = {f.flow_id for f in inv.flows}
+    voc: Vocabularies | None = taxonomy.vocabularies if taxonomy else None
+    cats = [c.id for c in taxonomy.categories] if taxonomy else None
+    elems = [e.id for e in taxonomy.elements] if taxonomy else None
+
+    def vocab(rel: str, row: int, field: str, value: str, allowed: list[str] | None) -> None:
+        if allowed is not None and value not in allowed:
+            problems.add(rel, field, f"must be one of: {', '.join(allowed)}", row=row,
+                         value=value, choices=allowed)
+
+    def not_future(rel: str, row: int, field: str, value: dt.date | None) -> None:
+        if as_of is not None and value is not None and value > as_of:
+            problems.add(rel, field, f"is after the assessment date {as_of.isoformat()}; "
+                         "check the year", row=row, value=value.isoformat())
+
+    rel = "inventory/systems.csv"
+    for s in inv.systems:
+        vocab(rel, s.row, "kind", s.kind, [t.id for t in voc.system_kinds] if voc else None)
+        for u in s.uses:
+            vocab(rel, s.row, "uses", u, [t.id for t in voc.uses] if voc else None)
+        not_future(rel, s.row, "privacy_policy_reviewed", s.privacy_policy_reviewed)
+        if s.privacy_policy_url and not re.match(r"^https?://[^\s<>\"']+$", s.privacy_policy_url):
+            problems.add(rel, "privacy_policy_url", "must be a web address starting with "
+                         "https://", row=s.row, value=s.privacy_policy_url)
+    rel = "inventory/flows.csv"
+    for f in inv.flows:
+        if f.system_id not in system_ids:
+            problems.add(rel, "system_id", "names no system in systems.csv", row=f.row,
+                         value=f.system_id, choices=system_ids)
+        vocab(rel, f.row, "category", f.category, cats)
+        for e in f.elements:
+            vocab(rel, f.row, "elements", e, elems)
+        if not f.elements:
+            problems.add(rel, "elements", "list at least one data element", row=f.row)
+        vocab(rel, f.row, "direction", f.direction, [t.id for t in voc.directions] if voc else None)
+        for field in ("retention_days", "retention_need_days", "patrons_affected"):
+            value = getattr(f, field)
+            if value is not None and value < 0:
+                problems.add(rel, field, "cannot be negative; leave retention_days blank for "
+                             "'kept indefinitely'", row=f.row, value=value)
+    rel = "inventory/answers.csv"
+    controls = {c.id: c for c in policy.controls} if policy else None
+    seen: Counter[tuple[str, str, str]] = Counter()
+    for a in inv.answers:
+        seen[(a.control_id, a.scope, a.target_id)] += 1
+        if controls is not None:
+            control = controls.get(a.control_id)
+            if control is None:
+                problems.add(rel, "control_id", "names no control in policy/controls.yaml",
+                             row=a.row, value=a.control_id, choices=controls)
+            elif control.derived_from:
+                problems.add(rel, "control_id", f"is computed from the inventory "
+                             f"({control.derived_from}); edit those facts and delete this row",
+                             row=a.row, value=a.control_id)
+            elif control.applies_to != a.scope:
+                problems.add(rel, "scope", f"control {a.control_id} applies to each "
+                             f"{control.applies_to}", row=a.row, value=a.scope)
+        if policy is not None:
+            vocab(rel, a.row, "status", a.status, policy.scales.statuses)
+        not_future(rel, a.row, "review_date", a.review_date)
+        targets = {"system": system_ids, "flow": flow_ids, "library": {"library"}}[a.scope]
+        if a.target_id not in targets:
+            problems.add(rel, "target_id", f"names no {a.scope}" +
+                         (" (write 'library')" if a.scope == "library" else ""),
+                         row=a.row, value=a.target_id, choices=targets)
+    for a in inv.answers:
+        if seen[(a.control_id, a.scope, a.target_id)] > 1:
+            problems.add(rel, "control_id", f"answered more than once for {a.target_id}; "
+                         "keep one row", row=a.row, value=a.control_id)
+    rel = "inventory/disclosures.csv"
+    for d in inv.disclosures:
+        not_future(rel, d.row, "received", d.received)
+        if voc is not None:
+            vocab(rel, d.row, "requester_type", d.requester_type,
+                  [t.id for t in voc.requester_types])
+            vocab(rel, d.row, "instrument", d.instrument, [t.id for t in voc.instruments])
+            vocab(rel, d.row, "court_finding", d.court_finding,
+                  [t.id for t in voc.court_findings])
+            vocab(rel, d.row, "decision", d.decision, [t.id for t in voc.decisions])
+        for c in d.categories:
+            vocab(rel, d.row, "categories", c, cats)
+        if d.search_cost < 0:
+            problems.add(rel, "search_cost", "cannot be negative", row=d.row, value=d.search_cost)
+    lib = inv.library
+    if lib.period_end < lib.period_start:
+        problems.add("inventory/library.yaml", "period_end", "is before period_start",
+                     value=lib.period_end.isoformat())
+    if policy is not None and lib.policy_id != policy.id:
+        problems.add("inventory/library.yaml", "policy_id", f"must be {policy.id!r}, the id in "
+                     "policy/policy.yaml", value=lib.policy_id)
+
+
+# ----------------------------------------------------------------------------- entry points
+
+
+def _validate(model: type[BaseModel], data: Any, rel: str, problems: _Problems,
+              list_key: str | None = None) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        if list_key and isinstance(data, dict) and isinstance(data.get(list_key), list):
+            names = _located(data[list_key], "id")
+            for err in exc.errors():
+                loc = list(err["loc"])
+                if len(loc) >= 2 and loc[0] == list_key and isinstance(loc[1], int):
+                    err_field = f"{list_key}[{names.get(loc[1], loc[1])}]." + ".".join(
+                        str(p) for p in loc[2:])
+                else:
+                    err_field = ".".join(str(p) for p in loc)
+                value = err.get("input")
+                shown = value if isinstance(value, str | int | float | bool) else None
+                expected = ("is not a known field; remove it or check its spelling"
+                            if err["type"] == "extra_forbidden" else err["msg"])
+                problems.add(rel, err_field, expected, value=shown if err["type"] != "missing"
+                             else None)
+            return None
+        _model_problems(exc, rel, problems)
+        return None
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load(data_dir: Path | str = Path("data"), *, as_of: dt.date | None = None) -> Bundle:
+    """Load and cross-check everything under ``data_dir``; raise one InventoryError if bad.
+
+    ``as_of`` enables checks against the assessment date (no review or request dated in the
+    future); the loader never reads the clock itself.
+    """
+    root = Path(data_dir)
+    problems = _Problems()
+    if not root.is_dir():
+        raise InventoryError([Problem(file=str(root), field=None, expected=(
+            "is not a folder; give --data the folder that holds policy/, taxonomy/ and "
+            "inventory/ (the sample is 'data')"))])
+    raw: dict[str, Any] = {}
+    for name in POLICY_FILES:
+        raw[f"policy/{name}"] = _yaml(root / "policy" / name, f"policy/{name}", problems)
+    for name in TAXONOMY_FILES:
+        raw[f"taxonomy/{name}"] = _yaml(root / "taxonomy" / name, f"taxonomy/{name}", problems)
+    raw["inventory/library.yaml"] = _yaml(root / "inventory" / "library.yaml",
+                                          "inventory/library.yaml", problems)
+
+    policy = taxonomy = None
+    scales = _validate(Scales, raw["policy/scales.yaml"], "policy/scales.yaml", problems) \
+        if raw["policy/scales.yaml"] is not None else None
+    parts = [raw[f"policy/{n}"] for n in ("policy.yaml", "statutes.yaml", "controls.yaml",
+                                          "counsel_questions.yaml")]
+    if scales is not None and all(p is not None for p in parts):
+        merged = {**parts[0], "statutes": parts[1].get("statutes"),
+                  "controls": parts[2].get("controls"), "scales": scales,
+                  "counsel_questions": parts[3].get("counsel_questions")}
+        for rel, key in (("policy/policy.yaml", "clauses"), ("policy/statutes.yaml", "statutes"),
+                         ("policy/controls.yaml", "controls")):
+            sub = {key: merged.get(key)}
+            if not isinstance(sub[key], list):
+                problems.add(rel, key, f"needs a '{key}:' list")
+        policy = _validate(Policy, merged, "policy/controls.yaml", problems, list_key="controls")
+    tparts = [raw[f"taxonomy/{n}"] for n in TAXONOMY_FILES]
+    if all(p is not None for p in tparts):
+        vocab = _validate(Vocabularies, tparts[2], "taxonomy/vocabularies.yaml", problems)
+        if vocab is not None:
+            taxonomy = _validate(Taxonomy, {"categories": tparts[0].get("categories"),
+                                            "elements": tparts[1].get("elements"),
+                                            "vocabularies": vocab},
+                                 "taxonomy/elements.yaml", problems, list_key="elements")
+    library = None
+    if raw["inventory/library.yaml"] is not None:
+        library = _validate(Library, raw["inventory/library.yaml"], "inventory/library.yaml",
+                            problems)
+    tables = {name: _read_csv(root / "inventory" / name, f"inventory/{name}", model, problems)
+              for name, model in CSV_MODELS.items()}
+
+    if policy is not None:
+        _check_policy(policy, taxonomy, problems)
+    if taxonomy is not None:
+        _check_taxonomy(taxonomy, policy, problems)
+    inventory = None
+    if library is not None:
+        inventory = Inventory(library=library, systems=tables["systems.csv"],
+                              flows=tables["flows.csv"], answers=tables["answers.csv"],
+                              disclosures=tables["disclosures.csv"])
+        _check_inventory(inventory, policy, taxonomy, as_of, problems)
+    if problems.items or policy is None or taxonomy is None or inventory is None:
+        if not problems.items:
+            problems.add(str(root), None, "could not be loaded")
+        raise InventoryError(problems.items, problems.warnings)
+
+    files = {}
+    for sub in ("policy", "taxonomy", "inventory"):
+        for path in sorted((root / sub).iterdir()):
+            if path.is_file() and path.suffix in (".yaml", ".csv"):
+                files[f"{sub}/{path.name}"] = _sha256(path)
+    return Bundle(policy=policy, taxonomy=taxonomy, inventory=inventory, files=files,
+                  warnings=problems.warnings)
+
+
+def summary(bundle: Bundle) -> str:
+    """One screen a privacy officer reads after editing: counts and what is still unknown."""
+    inv, tax = bundle.inventory, bundle.taxonomy
+    lines = [f"{inv.library.name}: assessment data is valid.",
+             f"Policy: {bundle.policy.title} (approved {bundle.policy.approved.isoformat()}), "
+             f"{len(bundle.policy.clauses)} clauses, {len(bundle.policy.controls)} controls.",
+             f"Systems: {len(inv.systems)} "
+             f"({sum(s.external for s in inv.systems)} outside the library).",
+             f"Flows: {len(inv.flows)}"]
+    per_cat = Counter(f.category for f in inv.flows)
+    for cat in tax.categories:
+        lines.append(f"  {cat.name:<58} {per_cat.get(cat.id, 0):>3}")
+    statuses = Counter(a.status for a in inv.answers)
+    lines.append("Control answers: " + ", ".join(
+        f"{statuses.get(s, 0)} {s.replace('_', ' ')}" for s in bundle.policy.scales.statuses))
+    lines.append(f"Disclosure requests on file: {len(inv.disclosures)}")
+    if inv.library.illustrative:
+        lines.append("Note: this inventory is marked illustrative (sample data).")
+    lines.append("Unanswered controls count as unknown (a gap, never a pass); "
+                 "run 'lcopia score' to see them.")
+    return "\n".join(lines)
