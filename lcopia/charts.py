@@ -178,7 +178,7 @@ def system_risk(assessment: Assessment) -> Chart:
     """Horizontal bars per system: risk without controls, today, and after the action plan."""
     systems = sorted(assessment.systems, key=lambda s: (s.rank, s.system_id))
     names = [s.name if len(s.name) <= 34 else s.name[:33] + "…" for s in systems]
-    height = 1.1 + 0.42 * max(len(systems), 1)
+    height = 1.2 + 0.27 * max(len(systems), 1)
     fig = _new_figure(6.6, height)
     ax = fig.add_subplot()
     series = [
@@ -186,7 +186,7 @@ def system_risk(assessment: Assessment) -> Chart:
         ("Today", [s.residual_risk for s in systems], "#1f2d3d", ""),
         ("After the action plan", [s.planned_risk for s in systems], "#8fa8c8", ".."),
     ]
-    bar = 0.26
+    bar = 0.27
     for i, (label, values, colour, hatch) in enumerate(series):
         ys = [n + (i - 1) * bar for n in range(len(systems))]
         ax.barh(ys, values, height=bar, color=colour, hatch=hatch, edgecolor="#333333",

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 from typing import Literal
@@ -77,6 +77,7 @@ class ColumnVerdict:
     embedded: tuple[str, ...] = ()  # for free text: which identifier kinds were found inside
     shape: str = ""  # shape-only mask of a typical matching value
     reasons: tuple[str, ...] = field(default=())
+    learnt: tuple[int, str] | None = None  # barcode (length, prefix) of another convention
 
 
 # ----------------------------------------------------------------------------- name lists
@@ -585,27 +586,30 @@ def classify(name: str, sample: pa.Array, *, cfg: BarcodeConfig | None = None) -
         if _share(item) >= 0.5 or (item_hint and _share(patron) >= 0.5):
             both = item | patron
             return verdict("item_barcode", both, hint=item_hint, strong=True)
+        if _share(m["phone_plain"]) >= 0.8 and "phone" in hints:
+            return verdict("phone", m["phone_plain"], hint=True, strong=True)
         shape = _common_digit_shape(sample)
         if shape is not None:
             width, prefix, share = shape
             uniq = len(pc.unique(sample)) / n
             plausible_len = width in cfg.other_lengths and share >= 0.9
             if plausible_len and "card_barcode" in hints and not item_hint:
-                return verdict("card_barcode", m["digits"], hint=True, strong=True,
-                               prefix_shape=f"{width} digits" + (f", prefix {prefix[0]}"
-                                                                 if prefix else ""))
+                v = verdict("card_barcode", m["digits"], hint=True, strong=True,
+                            prefix_shape=f"{width} digits" + (f", prefix {prefix[0]}"
+                                                              if prefix else ""))
+                return replace(v, learnt=(width, prefix[:1]))
             if plausible_len and item_hint and "card_barcode" in hints:
-                return verdict("item_barcode", m["digits"], hint=True, strong=True,
-                               prefix_shape=f"{width} digits")
+                v = verdict("item_barcode", m["digits"], hint=True, strong=True,
+                            prefix_shape=f"{width} digits")
+                return replace(v, learnt=(width, ""))
             if plausible_len and width >= 8 and len(prefix) >= 2 and uniq >= 0.5 and \
                     not item_hint and "count" not in hints:
                 v = verdict("card_barcode", m["digits"], hint=False, strong=False,
                             prefix_shape=f"{width} digits, prefix {prefix[0]}")
                 return ColumnVerdict(v.kind, v.by, "medium" if v.confidence == "high" else
                                      v.confidence, v.sample_share, n, (), v.shape,
-                                     ("one length and a shared prefix across the column",))
-        if _share(m["phone_plain"]) >= 0.8 and "phone" in hints:
-            return verdict("phone", m["phone_plain"], hint=True, strong=True)
+                                     ("one length and a shared prefix across the column",),
+                                     learnt=(width, prefix[:1]))
         if _share(m["zip"]) >= 0.8 and ("zip" in hints or not hints) and (
                 "zip" in hints or len(pc.unique(sample)) > 1):
             return verdict("zip", m["zip"], hint="zip" in hints, strong="zip" in hints)
@@ -694,6 +698,15 @@ def classify(name: str, sample: pa.Array, *, cfg: BarcodeConfig | None = None) -
     for kind in ("branch", "patron_category", "sex"):
         if kind in hints:
             return verdict(kind, np.ones(n, dtype=bool), hint=True, strong=True)
+    # a short mixed column (settings, key/value exports) can still carry an e-mail or phone
+    strong = {k: _match(sample, EMBEDDED[k]).to_numpy(zero_copy_only=False)
+              for k in ("email", "phone", "government_id")}
+    found = tuple(sorted(k for k, v in strong.items() if v.any()))
+    if found:
+        total = strong["email"] | strong["phone"] | strong["government_id"]
+        v = verdict("free_text_pii", total, hint=False, strong=False, embedded=found)
+        return ColumnVerdict("free_text_pii", "values", "medium", v.sample_share, n, found,
+                             v.shape, ("identifiers inside some values of a mixed column",))
     return ColumnVerdict("none", "values", "low", 0.0, n)
 
 

@@ -290,6 +290,21 @@ class _Accumulator:
         return agg.rename_columns([c if c != "__n_sum" else "__n" for c in agg.column_names])
 
 
+def class_sizes(table: pa.Table, quasi: list[str], weight: str | None = None) -> np.ndarray:
+    """Size of every equivalence class over ``quasi`` (weighted by a count column if given).
+
+    The same group-by the streaming scan runs chunk by chunk; exposed for notebooks and the
+    benchmark. k-anonymity is ``class_sizes(...).min()``.
+    """
+    acc = _Accumulator(quasi, weight=weight is not None)
+    cols = {c: table.column(c) for c in quasi}
+    if weight is not None:
+        cols["__w"] = pc.fill_null(_parse_counts(table.column(weight).cast(pa.string())), 0)
+    acc.add(pa.table(cols))
+    sizes = acc.result().column("__n").to_numpy()
+    return sizes[sizes > 0]
+
+
 def _confirm(kind: str, arr: pa.Array, cfg: BarcodeConfig, shape: tuple[int, str] | None
              ) -> tuple[int, int]:
     """(matches, non-empty) for one column chunk."""
@@ -304,20 +319,6 @@ def _confirm(kind: str, arr: pa.Array, cfg: BarcodeConfig, shape: tuple[int, str
     mask = detectors.confirm_mask(kind, values, cfg, shape_prefix=shape[1] if shape else None,
                                   shape_length=shape[0] if shape else None)
     return int(mask.sum()), n
-
-
-def _learnt_shape(verdict: detectors.ColumnVerdict) -> tuple[int, str] | None:
-    """For a barcode of another convention, the (length, first digit) learnt from the sample."""
-    if verdict.kind not in ("card_barcode", "item_barcode"):
-        return None
-    if verdict.shape.endswith("prefix 2") and verdict.shape.startswith("14 digits"):
-        return None
-    parts = verdict.shape.split()
-    width = int(parts[0]) if parts and parts[0].isdigit() else None
-    if width is None:
-        return None
-    prefix = verdict.shape.rsplit("prefix ", 1)[1] if "prefix " in verdict.shape else ""
-    return width, prefix
 
 
 def scan_file(path: Path, *, display: str | None = None, claims: Claims | None = None,
@@ -420,7 +421,7 @@ def _scan_source(src: Source, *, claims: Claims | None, flow_id: str | None,
                              "and are not expired history")
                 break
 
-    shapes = {c: _learnt_shape(v) for c, v in verdicts.items()}
+    shapes = {c: v.learnt for c, v in verdicts.items()}
     matches = dict.fromkeys(cols, 0)
     non_empty = dict.fromkeys(cols, 0)
     rows = 0

@@ -417,6 +417,11 @@ def _check_policy(policy: Policy, taxonomy: Taxonomy | None, problems: _Problems
             elif check.applies_to != c.applies_to:
                 problems.add(rel, f"{where}.applies_to", f"{c.derived_from} is checked per "
                              f"{check.applies_to}", value=c.applies_to)
+        factor_ids = [f.id for f in scales.likelihood_factors]
+        for factor in c.mitigates:
+            if factor not in factor_ids:
+                problems.add(rel, f"{where}.mitigates", "names no likelihood factor in "
+                             "scales.yaml", value=factor, choices=factor_ids)
         w = c.when
         if w.min_tier is not None and w.min_tier not in tier_ids:
             problems.add(rel, f"{where}.when.min_tier", f"must be one of {tier_ids}",
@@ -462,6 +467,34 @@ def _check_policy(policy: Policy, taxonomy: Taxonomy | None, problems: _Problems
     for key in ("k_anonymity", "l_diversity"):
         if key in scales.evidence and scales.evidence[key] < 1:
             problems.add(srel, f"evidence.{key}", "must be 1 or more", value=scales.evidence[key])
+
+
+def _normalise_quote(text: str) -> str:
+    """Whitespace folded and ``[x](#)`` link markup dropped, as a reader sees the text."""
+    return " ".join(re.sub(r"\[([^\]]*)\]\(#\)", r"\1", text).split())
+
+
+def _check_quotes(policy: Policy, taxonomy: Taxonomy | None, root: Path,
+                  problems: _Problems) -> None:
+    """Every clause and category quote must stand verbatim in the approved policy text."""
+    source = root / "policy" / policy.source_file
+    rel = f"policy/{policy.source_file}"
+    if not source.is_file():
+        problems.add(rel, None, "is missing: the approved policy text is needed to check "
+                     "that every clause is quoted verbatim; put the policy's text file there")
+        return
+    text = _normalise_quote(source.read_text(encoding="utf-8-sig", errors="replace"))
+    quotes = [("policy/policy.yaml", f"clause {c.id}.text", c.text) for c in policy.clauses]
+    if taxonomy is not None:
+        quotes += [("taxonomy/categories.yaml", f"category {c.id}.policy_text", c.policy_text)
+                   for c in taxonomy.categories]
+        quotes += [("taxonomy/elements.yaml", f"element {e.id}.policy_text", e.policy_text)
+                   for e in taxonomy.elements if e.policy_text]
+    for rel_file, field, quote in quotes:
+        if _normalise_quote(quote) not in text:
+            problems.add(rel_file, field, "is not a verbatim quote of the approved policy "
+                         f"({policy.source_file}); quote it exactly, do not paraphrase",
+                         value=quote)
 
 
 def _check_taxonomy(taxonomy: Taxonomy, policy: Policy | None, problems: _Problems) -> None:
@@ -665,6 +698,7 @@ def load(data_dir: Path | str = Path("data"), *, as_of: dt.date | None = None) -
 
     if policy is not None:
         _check_policy(policy, taxonomy, problems)
+        _check_quotes(policy, taxonomy, root, problems)
     if taxonomy is not None:
         _check_taxonomy(taxonomy, policy, problems)
     inventory = None
@@ -681,7 +715,7 @@ def load(data_dir: Path | str = Path("data"), *, as_of: dt.date | None = None) -
     files = {}
     for sub in ("policy", "taxonomy", "inventory"):
         for path in sorted((root / sub).iterdir()):
-            if path.is_file() and path.suffix in (".yaml", ".csv"):
+            if path.is_file() and path.suffix in (".yaml", ".csv", ".txt"):
                 files[f"{sub}/{path.name}"] = _sha256(path)
     return Bundle(policy=policy, taxonomy=taxonomy, inventory=inventory, files=files,
                   warnings=problems.warnings)

@@ -106,6 +106,7 @@ class ControlWhen(Strict):
     elements_any: list[str] | None = None
     min_tier: str | None = None
     minors: bool | None = None
+    is_library_record: bool | None = None
 
 
 class Control(Strict):
@@ -119,7 +120,9 @@ class Control(Strict):
     hard_gate: bool = False
     gate_rule: str | None = Field(
         None, description="Which compliance-gate rule a failure of this control breaks.")
-    mitigates: bool = Field(True, description="Whether an implemented answer lowers likelihood.")
+    mitigates: list[str] = Field(
+        [], description="Likelihood factors (ids from the scales) an implemented answer offsets; "
+        "empty for governance controls that lower no exposure directly.")
     derived_from: str | None = Field(
         None, description="A fact check computed from the inventory instead of an answer "
         "(e.g. 'contract_binding'); such a control takes no row in answers.csv.")
@@ -180,6 +183,9 @@ class Element(Strict):
         None, description="The policy detail this element comes from, verbatim, if any.")
     direct_identifier: bool = False
     intellectual_activity: bool = False
+    detected_as: list[str] = Field(
+        [], description="Identifier kinds the evidence checks report for this element; an "
+        "export showing one adds the element to its flow.")
 
 
 class Term(Strict):

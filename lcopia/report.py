@@ -102,6 +102,12 @@ def css_string(text: str) -> str:
     return '"' + "".join(c if c in safe else f"\\{ord(c):06x}" for c in text) + '"'
 
 
+def first_sentence(text: str) -> str:
+    """The first sentence of an action, for the one-page summary (the plan has it all)."""
+    m = re.search(r"[.;](\s|$)", text)
+    return text[: m.start()] + "." if m else text
+
+
 def _plural(n: int, word: str, plural: str | None = None) -> str:
     return f"{n} {word if n == 1 else (plural or word + 's')}"
 
@@ -171,18 +177,15 @@ def executive_summary(results: Results) -> Section:
     flows_band = Counter(f.residual_band for f in a.flows)
     n_sys, n_flows = len(a.systems), len(a.flows)
     gate_fail = a.gate.result == "FAIL"
-    rules = sorted({v.rule for v in a.gate.violations})
     posture_sentence = (
         f"{b.inventory.library.name} was assessed on {fmt_date(a.as_of)} against its policy "
         f"\u201c{b.policy.title}\u201d. We looked at {_plural(n_sys, 'system')} and "
-        f"{_plural(n_flows, 'data flow')} holding library records. Overall posture: "
-        f"{a.posture}.")
+        f"{_plural(n_flows, 'data flow')} holding library records.")
     if gate_fail:
         gate_sentence = (
             "The compliance gate fails: "
-            f"{_plural(len(a.gate.violations), 'case breaks', 'cases break')} "
-            f"{_plural(len(rules), 'rule')} that the policy or the statute makes absolute, "
-            "whatever the risk score.")
+            f"{_plural(len(a.gate.violations), 'case breaks', 'cases break')} a rule that "
+            "the policy or the statute makes absolute, whatever the risk score.")
     else:
         gate_sentence = ("The compliance gate passes: no case breaks a rule that the policy or "
                          "the statute makes absolute.")
@@ -193,22 +196,29 @@ def executive_summary(results: Results) -> Section:
         f"{counts.get('Low', 0)} Low. With the controls in place today, {high_flows} of "
         f"{n_flows} data flows carry Critical or High risk; once the action plan is done, "
         f"{sum(1 for f in a.flows if f.planned_band in ('Critical', 'High'))} would.")
-    top = action_groups(results)[:5]
+    top = [{**g, "action": first_sentence(g["action"])}
+           for g in action_groups(results, places=3)[:5]]
     lib = b.inventory.library
     if _is_signed(b):
         ask = (f"The Board accepted the residual risks by resolution of "
                f"{fmt_date(lib.board_resolution_date)}.")
     else:
-        ask = ("Note the compliance gate result; endorse the action plan and its owners and "
-               "dates; refer the questions in \u201cGaps between the policy and the statute\u201d "
-               "to counsel; and, once the plan is endorsed, accept the residual risks listed "
-               "under Sign-off by resolution.")
-    shown = a.gate.violations[:4]
+        ask = ("Note the gate result; endorse the action plan, its owners and dates; refer "
+               "the policy gaps to counsel; then accept the residual risks by resolution.")
+    controls = {c.id: c.title for c in b.policy.controls}
+    by_rule: dict[str, list[str]] = {}
+    for v in a.gate.violations:
+        label = controls.get(v.control_id or "", "") or b.policy.gate_rules.get(v.rule, v.rule)
+        by_rule.setdefault(label, []).append(v.subject)
+    violations = [{"label": k, "n": len(v), "where": _listing(v, 3)}
+                  for k, v in sorted(by_rule.items(), key=lambda kv: (-len(kv[1]), kv[0]))]
+    more_rules = max(len(violations) - 3, 0)
+    short = a.posture.split(":", 1)[0].strip() if len(a.posture) > 24 else a.posture
     return _section(
-        "Executive summary", "summary.html.j2", posture=a.posture,
+        "Executive summary", "summary.html.j2", posture=short,
+        posture_full=a.posture if a.posture.endswith(".") else a.posture + ".",
         posture_sentence=posture_sentence, gate_word="FAIL" if gate_fail else "PASS",
-        gate_sentence=gate_sentence, violations=shown,
-        more_violations=len(a.gate.violations) - len(shown),
+        gate_sentence=gate_sentence, violations=violations[:3], more_rules=more_rules,
         n_critical=counts.get("Critical", 0), n_high=counts.get("High", 0),
         risk_sentence=risk_sentence, actions=top, ask=ask)
 
@@ -351,6 +361,23 @@ def _split_status(title: str) -> tuple[str, str | None]:
     return title, None
 
 
+def _places(results: Results, findings: Iterable[Finding]) -> list[str]:
+    """Where findings occur, as system names a trustee recognises (not flow ids)."""
+    names = {s.system_id: s.name for s in results.bundle.inventory.systems}
+    names.update({s.system_id: s.name for s in results.assessment.systems})
+    flow_system = {f.flow_id: f.system_id for f in results.bundle.inventory.flows}
+    out = []
+    for f in findings:
+        sid = f.system_id or (flow_system.get(f.flow_id) if f.flow_id else None)
+        if sid and sid in names:
+            out.append(names[sid])
+        elif f.kind in {"control", "gate"} and not sid:
+            out.append("the library as a whole")
+        else:
+            out.append(f.subject)
+    return out
+
+
 def _listing(items: list[str], limit: int = 8) -> str:
     unique = list(dict.fromkeys(items))
     shown = "; ".join(unique[:limit])
@@ -384,12 +411,13 @@ def finding_groups(results: Results) -> list[dict[str, Any]]:
             "bands": [(label, sum(1 for f in members if f.band == label))
                       for label in BAND_ORDER if any(f.band == label for f in members)],
             "statuses": sorted(statuses.items(), key=lambda kv: (-kv[1], kv[0])),
-            "where": _listing([f.subject for f in members]),
+            "where": _listing(_places(results, members), 6),
             "evidence": first.evidence if len(members) == 1 else "",
             "hard_gate": any(f.hard_gate for f in members), "basis": basis,
             "owners": _listing([f.owner for f in members], 3),
             "due": fmt_date(min(dues), "no date set") if dues else "no date set",
-            "ids": _listing([f.id for f in members], 3),
+            "ref": first.control_id if first.kind in {"control", "gate"} and first.control_id
+            else first.id,
         })
     out.sort(key=lambda g: (-g["risk"], BAND_ORDER.get(g["band"], 9), -g["n"], g["title"]))
     return out
@@ -404,10 +432,11 @@ def findings_table(results: Results) -> Section:
                     counts=[(label, counts.get(label, 0)) for label in BAND_ORDER])
 
 
-def action_groups(results: Results) -> list[dict[str, Any]]:
+def action_groups(results: Results, places: int = 6) -> list[dict[str, Any]]:
     """Actions with the same wording and owner merged: one task, many places, one deadline."""
     a, b = results.assessment, results.bundle
     bands = b.policy.scales.risk_bands
+    by_id = {f.id: f for f in a.findings}
     groups: dict[tuple[str, str], list[Any]] = {}
     for x in sorted(a.actions, key=lambda x: x.rank):
         groups.setdefault((x.action, x.owner), []).append(x)
@@ -421,7 +450,9 @@ def action_groups(results: Results) -> list[dict[str, Any]]:
             "rank": members[0].rank, "action": action, "owner": owner,
             "due": fmt_date(min(dues), "no date set") if dues else "no date set",
             "due_date": min(dues) if dues else None, "n": len(members),
-            "where": _listing([x.subject for x in members], 6),
+            "where": _listing(_places(results, [by_id[i] for x in members
+                                                for i in x.finding_ids if i in by_id])
+                              or [x.subject for x in members], places),
             "now": now, "now_band": charts.band_of(now, bands), "after": after,
             "after_band": charts.band_of(after, bands), "ala": prios[0] if prios else "",
             "findings": sum(len(x.finding_ids) for x in members)})
@@ -621,7 +652,8 @@ def provenance(manifest: str | Path | None, results: Results | None = None) -> S
         names = {"as_of": "Assessment date", "policy_id": "Policy",
                  "policy_version": "Policy version", "lcopia_version": "Software version",
                  "version": "Software version", "schema_version": "Results schema",
-                 "command": "Produced by", "data_dir": "Data folder",
+                 "command": "Produced by", "python": "Python version",
+                 "data_dir": "Data folder",
                  "previous": "Compared with"}
         for key, label in names.items():
             value = data.get(key)

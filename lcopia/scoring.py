@@ -67,6 +67,7 @@ class Context:
     direct: set[str]
     activity: set[str]
     evidence_issues: dict[str, list[Any]] = field(default_factory=dict)
+    found_in_evidence: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def scales(self) -> Any:
@@ -89,9 +90,32 @@ class Context:
         return min(self.tier_rank, key=lambda t: self.tier_rank[t])
 
 
+def evidence_elements(evidence: EvidenceReport | None, bundle: Bundle) -> dict[str, list[str]]:
+    """Elements an export shows for its flow (by ``detected_as``), beyond what is declared."""
+    if evidence is None:
+        return {}
+    by_kind: dict[str, str] = {}
+    for element in sorted(bundle.taxonomy.elements, key=lambda e: e.id):
+        for kind in element.detected_as:
+            by_kind.setdefault(kind, element.id)
+    declared = {f.flow_id: set(f.elements) for f in bundle.inventory.flows}
+    found: dict[str, set[str]] = defaultdict(set)
+    for scan in evidence.files:
+        if not scan.flow_id or scan.flow_id not in declared:
+            continue
+        for col in scan.columns:
+            element = by_kind.get(col.kind)
+            if element and col.identifying and element not in declared[scan.flow_id]:
+                found[scan.flow_id].add(element)
+    return {fid: sorted(els) for fid, els in sorted(found.items())}
+
+
 def _context(bundle: Bundle, as_of: dt.date, flows: list[Flow], systems: list[System],
              evidence: EvidenceReport | None) -> Context:
     tax = bundle.taxonomy
+    found = evidence_elements(evidence, bundle)
+    flows = [f.model_copy(update={"elements": [*f.elements, *found[f.flow_id]]})
+             if f.flow_id in found else f for f in flows]
     by_system: dict[str, list[Flow]] = defaultdict(list)
     for f in flows:
         by_system[f.system_id].append(f)
@@ -107,7 +131,7 @@ def _context(bundle: Bundle, as_of: dt.date, flows: list[Flow], systems: list[Sy
         element_tier={e.id: e.tier for e in tax.elements},
         direct={e.id for e in tax.elements if e.direct_identifier},
         activity={e.id for e in tax.elements if e.intellectual_activity},
-        evidence_issues=dict(issues))
+        evidence_issues=dict(issues), found_in_evidence=found)
 
 
 # ----------------------------------------------------------------------------- fact checks
@@ -292,6 +316,8 @@ def _applies(control: Control, ctx: Context, target: Any) -> bool:
         w.elements_any is None or any(e in w.elements_any for f in flows for e in f.elements),
         w.min_tier is None or ctx.tier_rank[tier] >= ctx.tier_rank[w.min_tier],
         w.minors is None or any(f.minors for f in flows) == w.minors,
+        w.is_library_record is None
+        or any(f.is_library_record for f in flows) == w.is_library_record,
     ]
     return all(checks)
 
@@ -371,6 +397,9 @@ def severity_of(flow: Flow, ctx: Context) -> tuple[str, int, list[str]]:
     tier = ctx.flow_tier(flow)
     severity = scales.severity_by_tier[tier]
     reasons = [f"highest tier {tier}"]
+    if flow.flow_id in ctx.found_in_evidence:
+        reasons.append("the export checked also shows "
+                       + ", ".join(ctx.found_in_evidence[flow.flow_id]))
     if flow.minors and scales.severity_modifiers.get("minors"):
         severity += scales.severity_modifiers["minors"]
         reasons.append("concerns minors")
@@ -393,19 +422,26 @@ def score_flow(flow: Flow, ctx: Context, evaluated: list[Evaluated]) -> FlowScor
     tier, severity, reasons = severity_of(flow, ctx)
     factors = exposure_factors(flow, system, ctx)
     points = {f.id: f.points for f in scales.likelihood_factors}
-    inherent = scales.likelihood_base + sum(points[f] for f in factors)
     credit = scales.control_credit
+    best = max(credit.values(), default=0.0)
     relevant = [e for e in evaluated if e.control.mitigates and (
         e.control.applies_to == "library"
         or (e.control.applies_to == "system" and e.target_id == flow.system_id)
         or (e.control.applies_to == "flow" and e.target_id == flow.flow_id))]
-    residual_credit = sum(credit.get(e.status, 0.0) for e in relevant)
-    best = max(credit.values(), default=0.0)
-    planned_credit = sum(max(credit.get(e.status, 0.0), best) if e.status != "not_applicable"
-                         else 0.0 for e in relevant)
-    base = scales.likelihood_base
-    lik = [likelihood_level(max(base, inherent - c), scales)
-           for c in (0.0, residual_credit, planned_credit)]
+
+    def exposure(status_credit: Callable[[Evaluated], float]) -> float:
+        """Base plus each present factor's points, less the credit of controls addressing it."""
+        total = scales.likelihood_base
+        for factor in factors:
+            offset = sum(status_credit(e) for e in relevant if factor in e.control.mitigates)
+            total += max(0.0, points[factor] - offset)
+        return total
+
+    lik = [likelihood_level(exposure(fn), scales) for fn in (
+        lambda e: 0.0,
+        lambda e: credit.get(e.status, 0.0),
+        lambda e: 0.0 if e.status == "not_applicable" else max(credit.get(e.status, 0.0), best),
+    )]
     risks = [severity * li for li in lik]
     return FlowScore(
         flow_id=flow.flow_id, system_id=flow.system_id, category=flow.category, tier=tier,
@@ -568,14 +604,17 @@ def _evidence_findings(ctx: Context, evidence: EvidenceReport, flow_scores: dict
         for issue in scan.issues:
             control = controls.get(issue.control_hint)
             fs = flow_scores.get(scan.flow_id) if scan.flow_id else None
-            risk = fs.residual_risk if fs else 1
-            band = band_for(risk, scales)
             flow = next((f for f in ctx.flows if f.flow_id == scan.flow_id), None)
             system_id = flow.system_id if flow else None
             col = f":{issue.column}" if issue.column else ""
             leaves = bool(flow and (ctx.systems[flow.system_id].external
                                     or flow.direction in ("transmit", "disclose")))
             hard = bool(issue.hard and leaves)
+            # An identifier seen in a file that leaves the library is an observed
+            # disclosure, not a possibility: it is rated at the top of the likelihood scale.
+            top_likelihood = max(level.value for level in scales.likelihood)
+            risk = (fs.severity * top_likelihood if hard else fs.residual_risk) if fs else 1
+            band = band_for(risk, scales)
             finding = Finding(
                 id=f"EV-{issue.kind}@{scan.flow_id or scan.file}{col}", kind="evidence",
                 title=issue.kind.replace("_", " ").capitalize() + f" in {scan.file}",
@@ -774,7 +813,7 @@ def assess(bundle: Bundle, as_of: dt.date, *, evidence: EvidenceReport | None = 
     scales = ctx.scales
     evaluated = evaluate_controls(ctx)
     flow_scores = {f.flow_id: score_flow(f, ctx, evaluated)
-                   for f in sorted(flows, key=lambda f: f.flow_id)}
+                   for f in sorted(ctx.flows, key=lambda f: f.flow_id)}
     top_risk = max((s.residual_risk for s in flow_scores.values()), default=1)
 
     draft = _Draft()

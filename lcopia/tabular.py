@@ -124,6 +124,11 @@ def _sniff_encoding(head: bytes) -> str:
         if exc.start >= len(head) - 4:  # a character cut by the head boundary
             return "utf8"
     try:
+        head.decode("cp1252")  # the usual encoding of US Windows exports: prefer it
+        return "cp1252"
+    except UnicodeDecodeError:
+        pass
+    try:
         from charset_normalizer import from_bytes
 
         best = from_bytes(head).best()
@@ -388,7 +393,8 @@ def _to_text(arr: pa.Array) -> pa.Array:
         except pa.ArrowInvalid:
             return pa.nulls(len(arr), pa.string())
     if pa.types.is_timestamp(arr.type):
-        day = pc.strftime(arr, format="%Y-%m-%d %H:%M:%S")
+        seconds = arr.cast(pa.timestamp("s", tz=arr.type.tz), safe=False)
+        day = pc.strftime(seconds, format="%Y-%m-%d %H:%M:%S")
         return pc.replace_substring_regex(day, r" 00:00:00$", "")
     try:
         return arr.cast(pa.string())

@@ -422,3 +422,11 @@ def evidence_findings(results: Results) -> pd.DataFrame:
     """The findings the export and website checks added to the assessment."""
     return _finding_rows([f for f in results.assessment.findings
                           if f.kind in ("evidence", "web")])
+
+
+def setup_display() -> None:
+    """Show whole tables (an inventory is small) with numbers as a trustee reads them."""
+    pd.set_option("display.max_rows", 1000)
+    pd.set_option("display.max_columns", 60)
+    pd.set_option("display.max_colwidth", 400)
+    pd.set_option("display.width", 200)

@@ -227,3 +227,20 @@ def test_missing_folder_is_a_clear_error(tmp_path):
     result = run_cli("validate", "--data", str(tmp_path / "nowhere"))
     assert result.returncode == 2
     assert "is not a folder" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_paraphrased_clause_is_refused(data_copy):
+    path = data_copy / "policy/policy.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("any cost incurred by the Library", "any cost the Library has",
+                                 1), encoding="utf-8")
+    assert any("policy.yaml" in p and "not a verbatim quote" in p for p in problems_of(data_copy))
+
+
+def test_control_mitigating_an_unknown_factor_is_refused(data_copy):
+    path = data_copy / "policy/controls.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("mitigates: [broad_access]", "mitigates: [broad_acess]", 1),
+                    encoding="utf-8")
+    assert any("mitigates" in p and "did you mean 'broad_access'" in p
+               for p in problems_of(data_copy))

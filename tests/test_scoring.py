@@ -24,7 +24,8 @@ SCHEMA = ROOT / "schema" / "assessment.schema.json"
 def control(cid: str, applies_to: str = "system", **kw: object) -> Control:
     fields = dict(id=cid, title=f"Control {cid}", question="Is it done?", applies_to=applies_to,
                   clauses=["LCO-DISCLOSURE"], ala_priority="P1", niso=["Security"],
-                  recommendation=f"Do {cid}.", owner="Privacy Officer")
+                  recommendation=f"Do {cid}.", owner="Privacy Officer",
+                  mitigates=[f.id for f in BASE.policy.scales.likelihood_factors])
     fields.update(kw)
     return Control(**fields)
 
@@ -138,7 +139,9 @@ def test_implemented_controls_lower_residual_and_plan_lowers_further():
     exposed = dict(systems=[system(external=True)],
                    flows=[flow(elements=("card_number",), broad_access=YesNo.yes,
                                encrypted=YesNo.no)])  # 1 + 3 points = level 3
-    controls = [control("T-A"), control("T-B"), control("T-C")]
+    controls = [control("T-A", mitigates=["broad_access"]),
+                control("T-B", mitigates=["unencrypted"]),
+                control("T-C", mitigates=["leaves_library"])]
     none_done = score(**exposed, controls=controls)
     all_done = score(**exposed, controls=controls,
                      answers=[answer(c.id, "stacks", "implemented") for c in controls])
@@ -146,6 +149,20 @@ def test_implemented_controls_lower_residual_and_plan_lowers_further():
     assert (f0.inherent_likelihood, f0.residual_likelihood, f0.planned_likelihood) == (3, 3, 2)
     assert (f1.residual_likelihood, f1.residual_risk, f1.residual_band) == (2, 4, "Moderate")
     assert f0.inherent_risk == 6 and f0.residual_risk == 6
+
+
+def test_a_control_only_offsets_the_exposure_it_addresses():
+    exposed = dict(systems=[system(external=True)],
+                   flows=[flow(elements=("card_number",), encrypted=YesNo.no)])  # 3 points
+    off_target = [control(f"T-{i}", mitigates=["retention_beyond_need"]) for i in range(4)]
+    a = score(**exposed, controls=off_target,
+              answers=[answer(c.id, "stacks", "implemented") for c in off_target])
+    assert only_flow(a).residual_likelihood == only_flow(a).inherent_likelihood == 3
+    # and credit never takes a factor below zero: four controls on one factor leave the other
+    on_target = [control(f"T-{i}", mitigates=["unencrypted"]) for i in range(4)]
+    b = score(**exposed, controls=on_target,
+              answers=[answer(c.id, "stacks", "implemented") for c in on_target])
+    assert only_flow(b).residual_likelihood == 2  # 1 + 1 (leaves) + 0 (encryption offset)
 
 
 def test_unknown_answer_is_a_gap_with_a_finding():
