@@ -43,6 +43,7 @@ class Chart:
     caption: str
     table_head: list[str]
     table_rows: list[list[str]] = field(default_factory=list)
+    width_in: float = 6.5  # printed width; the PNG has 150 dpi of detail behind it
 
     def data_uri(self) -> str:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
@@ -55,7 +56,8 @@ class Chart:
             "<tr>" + "".join(f"<td>{e(c)}</td>" for c in row) + "</tr>"
             for row in self.table_rows)
         return (
-            f'<figure class="chart"><img src="{self.data_uri()}" alt="{e(self.alt)}">'
+            f'<figure class="chart"><img src="{self.data_uri()}" alt="{e(self.alt)}" '
+            f'style="width: {self.width_in:.2f}in">'
             f"<figcaption>{e(self.caption)}</figcaption></figure>"
             f'<table class="chart-table"><caption>Table equivalent: {e(self.title)}</caption>'
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
@@ -171,7 +173,7 @@ def risk_map(assessment: Assessment, bands: list[RiskBand]) -> Chart:
                  "arrows show the movement. Cell shading and pattern give the risk band."),
         table_head=["Severity", "Likelihood (no controls → today)", "Risk (score and band)",
                     "Flows"],
-        table_rows=rows)
+        table_rows=rows, width_in=5.0)
 
 
 def system_risk(assessment: Assessment) -> Chart:

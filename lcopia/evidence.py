@@ -238,10 +238,10 @@ def _chunks(src: Source) -> Iterator[pa.Table]:
         pending.append(batch)
         rows += batch.num_rows
         if rows >= CHUNK_ROWS:
-            yield pa.Table.from_batches(pending, schema=schema).combine_chunks()
+            yield pa.Table.from_batches(pending, schema=schema)
             pending, rows = [], 0
     if pending:
-        yield pa.Table.from_batches(pending, schema=schema).combine_chunks()
+        yield pa.Table.from_batches(pending, schema=schema)
 
 
 def _resolve(option: str, name: str | None, columns: list[str]) -> str | None:
@@ -258,36 +258,105 @@ def _resolve(option: str, name: str | None, columns: list[str]) -> str | None:
 # ----------------------------------------------------------------------------- one file
 
 
-class _Accumulator:
-    """Partial group counts merged as they grow: memory follows classes, not rows."""
+class _Encoder:
+    """Stable integer codes per column across chunks (0 = empty), via a growing dictionary.
 
-    def __init__(self, keys: list[str], weight: bool) -> None:
-        self.keys, self.weight = keys, weight
-        self.parts: list[pa.Table] = []
+    Grouping on small integers instead of strings is what keeps k-anonymity and l-diversity
+    cheap on millions of rows; the dictionaries grow with distinct values, not with rows.
+    """
+
+    def __init__(self) -> None:
+        self.known: dict[str, pa.Array] = {}
+
+    def encode(self, name: str, arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
+        if isinstance(arr, pa.ChunkedArray):
+            arr = arr.combine_chunks() if arr.num_chunks else pa.array([], pa.string())
+        # hash the rows once into a local dictionary, then map only that small dictionary
+        # onto the global one
+        local = pc.dictionary_encode(arr)
+        words = local.dictionary
+        known = self.known.get(name)
+        if known is None:
+            known = pa.array([], pa.string())
+        idx = pc.index_in(words, value_set=known)
+        unseen = pc.is_null(idx)
+        if pc.any(unseen).as_py():
+            known = pa.concat_arrays([known, pc.filter(words, unseen).cast(pa.string())])
+            idx = pc.index_in(words, value_set=known)
+            self.known[name] = known
+        else:
+            self.known[name] = known
+        mapping = np.asarray(pc.fill_null(idx, -1).to_numpy(zero_copy_only=False),
+                             dtype=np.int64) + 1
+        local_idx = pc.fill_null(local.indices, -1).to_numpy(zero_copy_only=False)
+        out = np.zeros(len(arr), dtype=np.int64)  # 0 = empty cell
+        valid = local_idx >= 0
+        out[valid] = mapping[local_idx[valid]]
+        return out
+
+    def size(self, name: str) -> int:
+        return len(self.known.get(name, [])) + 1
+
+
+class _Counter:
+    """Counts of distinct code tuples, merged chunk by chunk (exact, no hashing)."""
+
+    def __init__(self, names: list[str], encoder: _Encoder) -> None:
+        self.names, self.encoder = names, encoder
+        self.parts: list[tuple[np.ndarray, np.ndarray]] = []  # (codes (m, d), counts (m,))
         self.part_rows = 0
 
-    def add(self, table: pa.Table) -> None:
-        if self.weight:
-            agg = table.group_by(self.keys, use_threads=False).aggregate([("__w", "sum")])
-        else:
-            agg = table.group_by(self.keys, use_threads=False).aggregate([([], "count_all")])
-        agg = agg.rename_columns(
-            ["__n" if c in ("__w_sum", "count_all") else c for c in agg.column_names])
-        self.parts.append(agg)
-        self.part_rows += agg.num_rows
-        if len(self.parts) > 8 and self.part_rows > 2 * max(p.num_rows for p in self.parts):
-            self.parts = [self.result()]
-            self.part_rows = self.parts[0].num_rows
+    def _sizes(self) -> list[int]:
+        return [self.encoder.size(n) for n in self.names]
 
-    def result(self) -> pa.Table:
+    @staticmethod
+    def _unique(codes: np.ndarray, sizes: list[int], weights: np.ndarray | None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        if float(np.prod([float(x) for x in sizes])) < 2.0**62:
+            key = np.zeros(len(codes), dtype=np.int64)
+            for j, size in enumerate(sizes):
+                key = key * size + codes[:, j]
+            uniq, inverse = np.unique(key, return_inverse=True)
+            rows = np.empty((len(uniq), len(sizes)), dtype=np.int64)
+            rest = uniq.copy()
+            for j in range(len(sizes) - 1, -1, -1):
+                rest, rows[:, j] = np.divmod(rest, sizes[j])
+        else:  # too many combinations for one integer key: sort the tuples themselves
+            rows, inverse = np.unique(codes, axis=0, return_inverse=True)
+        counts = np.bincount(inverse.ravel(), weights=weights, minlength=len(rows))
+        return rows, counts.astype(np.int64)
+
+    def add(self, columns: list[pa.ChunkedArray | pa.Array], weights: np.ndarray | None = None
+            ) -> None:
+        codes = np.column_stack([self.encoder.encode(n, c) for n, c in
+                                 zip(self.names, columns, strict=True)])
+        rows, counts = self._unique(codes, self._sizes(), weights)
+        self.parts.append((rows, counts))
+        self.part_rows += len(rows)
+        if len(self.parts) > 16:
+            self.parts = [self.result()]
+            self.part_rows = len(self.parts[0][0])
+
+    def result(self) -> tuple[np.ndarray, np.ndarray]:
         if not self.parts:
-            return pa.table({**{k: pa.array([], pa.string()) for k in self.keys},
-                             "__n": pa.array([], pa.int64())})
-        table = pa.concat_tables(self.parts)
+            return np.zeros((0, len(self.names)), dtype=np.int64), np.zeros(0, dtype=np.int64)
         if len(self.parts) == 1:
-            return table
-        agg = table.group_by(self.keys, use_threads=False).aggregate([("__n", "sum")])
-        return agg.rename_columns([c if c != "__n_sum" else "__n" for c in agg.column_names])
+            return self.parts[0]
+        codes = np.concatenate([p[0] for p in self.parts])
+        counts = np.concatenate([p[1] for p in self.parts]).astype(np.float64)
+        rows, merged = self._unique(codes, self._sizes(), counts)
+        self.parts = [(rows, merged)]
+        return rows, merged
+
+
+def _rows_in(rows: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Which rows of a code matrix appear in another (exact, via a structured view)."""
+    if len(wanted) == 0:
+        return np.zeros(len(rows), dtype=bool)
+    dtype = np.dtype([(f"c{i}", np.int64) for i in range(rows.shape[1])])
+    a = np.ascontiguousarray(rows).view(dtype).ravel()
+    b = np.ascontiguousarray(wanted).view(dtype).ravel()
+    return np.isin(a, b)
 
 
 def class_sizes(table: pa.Table, quasi: list[str], weight: str | None = None) -> np.ndarray:
@@ -296,29 +365,20 @@ def class_sizes(table: pa.Table, quasi: list[str], weight: str | None = None) ->
     The same group-by the streaming scan runs chunk by chunk; exposed for notebooks and the
     benchmark. k-anonymity is ``class_sizes(...).min()``.
     """
-    acc = _Accumulator(quasi, weight=weight is not None)
-    cols = {c: table.column(c) for c in quasi}
+    counter = _Counter(quasi, _Encoder())
+    weights = None
     if weight is not None:
-        cols["__w"] = pc.fill_null(_parse_counts(table.column(weight).cast(pa.string())), 0)
-    acc.add(pa.table(cols))
-    sizes = acc.result().column("__n").to_numpy()
+        weights = pc.fill_null(_parse_counts(table.column(weight).cast(pa.string())), 0
+                               ).to_numpy().astype(np.float64)
+    counter.add([table.column(c).cast(pa.string()) for c in quasi], weights)
+    sizes = counter.result()[1]
     return sizes[sizes > 0]
 
 
-def _confirm(kind: str, arr: pa.Array, cfg: BarcodeConfig, shape: tuple[int, str] | None
-             ) -> tuple[int, int]:
+def _confirm(kind: str, arr: pa.ChunkedArray | pa.Array, cfg: BarcodeConfig,
+             learnt: tuple[tuple[int, ...], str] | None) -> tuple[int, int]:
     """(matches, non-empty) for one column chunk."""
-    trimmed = _trim(arr)
-    present = _present(trimmed)
-    values = pc.filter(trimmed, present)
-    n = len(values)
-    if n == 0 or kind == "none":
-        return 0, n
-    if kind in ("branch", "patron_category"):
-        return n, n
-    mask = detectors.confirm_mask(kind, values, cfg, shape_prefix=shape[1] if shape else None,
-                                  shape_length=shape[0] if shape else None)
-    return int(mask.sum()), n
+    return detectors.count_matches(kind, _trim(arr), cfg, learnt)
 
 
 def scan_file(path: Path, *, display: str | None = None, claims: Claims | None = None,
@@ -386,7 +446,7 @@ def _scan_source(src: Source, *, claims: Claims | None, flow_id: str | None,
     # ---- classify every column on its sample
     verdicts: dict[str, detectors.ColumnVerdict] = {}
     for name in cols:
-        parts = [c.column(name) for c in buffered]
+        parts = [piece for c in buffered for piece in c.column(name).chunks]
         arr = pa.chunked_array(parts, pa.string()).combine_chunks() if parts else pa.array(
             [], pa.string())
         arr = _trim(arr)
@@ -425,8 +485,9 @@ def _scan_source(src: Source, *, claims: Claims | None, flow_id: str | None,
     matches = dict.fromkeys(cols, 0)
     non_empty = dict.fromkeys(cols, 0)
     rows = 0
-    acc = _Accumulator(qi, weight=count_column is not None) if qi else None
-    lacc = _Accumulator([*qi, sensitive], weight=False) if qi and sensitive else None
+    encoder = _Encoder()
+    acc = _Counter(qi, encoder) if qi else None
+    lacc = _Counter([*qi, sensitive], encoder) if qi and sensitive else None
     small_cells = cells = 0
     expired = open_rows = unparsed = 0
     oldest: dt.date | None = None
@@ -439,7 +500,7 @@ def _scan_source(src: Source, *, claims: Claims | None, flow_id: str | None,
     with ThreadPoolExecutor(max_workers=2) as pool:
         for chunk in all_chunks():
             rows += chunk.num_rows
-            futures = {c: pool.submit(_confirm, verdicts[c].kind, chunk.column(c).combine_chunks(),
+            futures = {c: pool.submit(_confirm, verdicts[c].kind, chunk.column(c),
                                       cfg, shapes[c]) for c in cols}
             weights = None
             if count_column is not None:
@@ -448,14 +509,13 @@ def _scan_source(src: Source, *, claims: Claims | None, flow_id: str | None,
                 small_cells += int(((w > 0) & (w < k)).sum())
                 cells += int((w > 0).sum())
             if acc is not None:
-                keys = {c: chunk.column(c) for c in qi}
-                if weights is not None:
-                    keys["__w"] = weights
-                acc.add(pa.table(keys))
+                acc.add([chunk.column(c) for c in qi],
+                        None if weights is None else weights.to_numpy().astype(np.float64))
             if lacc is not None:
-                keyed = pa.table({c: chunk.column(c) for c in [*qi, sensitive]})
+                keyed = [chunk.column(c) for c in [*qi, sensitive]]
                 if weights is not None:
-                    keyed = keyed.filter(pc.greater(weights, 0))
+                    keep = pc.greater(weights, 0)
+                    keyed = [pc.filter(c, keep) for c in keyed]
                 lacc.add(keyed)
             if date_column is not None and cutoff is not None:
                 dates = _parse_dates(_trim(chunk.column(date_column)))
@@ -503,10 +563,10 @@ def _scan_source(src: Source, *, claims: Claims | None, flow_id: str | None,
         scan.notes.append(f"{src.rows_skipped} row(s) had a different number of fields than "
                           "the header and were skipped")
 
+    class_codes = class_counts = None
     if acc is not None:
-        groups = acc.result()
-        sizes = groups.column("__n").to_numpy()
-        sizes = sizes[sizes > 0]
+        class_codes, class_counts = acc.result()
+        sizes = class_counts[class_counts > 0]
         if len(sizes):
             scan.k_min = int(sizes.min())
             scan.equivalence_classes = len(sizes)
@@ -517,19 +577,18 @@ def _scan_source(src: Source, *, claims: Claims | None, flow_id: str | None,
                           "not computed")
     if count_column is not None:
         scan.small_cells, scan.cells = small_cells, cells
-    if lacc is not None:
-        pairs = lacc.result()
-        per_class = pairs.group_by(qi, use_threads=False).aggregate([([], "count_all")])
-        # records per class, to weigh the classes that fall short
-        class_sizes = acc.result() if acc is not None else None
-        distinct = per_class.column("count_all").to_numpy()
+    if lacc is not None and class_codes is not None and class_counts is not None:
+        pairs, _ = lacc.result()
         scan.l_target = l_target
-        if len(distinct):
+        if len(pairs):
+            sizes_q = [encoder.size(c) for c in qi]
+            classes, distinct = _Counter._unique(pairs[:, :len(qi)], sizes_q, None)
             scan.l_diversity = int(distinct.min())
-            short = per_class.filter(pc.less(per_class.column("count_all"), l_target))
-            if class_sizes is not None and short.num_rows:
-                joined = short.join(class_sizes, keys=qi, join_type="inner")
-                scan.records_below_l = int(pc.sum(joined.column("__n")).as_py() or 0)
+            short = classes[distinct < l_target]
+            if len(short):
+                key = _Counter._unique(short, sizes_q, None)[0]  # sorted unique rows
+                mask = _rows_in(class_codes, key)
+                scan.records_below_l = int(class_counts[mask].sum())
             else:
                 scan.records_below_l = 0
     if date_column is not None and retention_days is not None and cutoff is not None:

@@ -219,7 +219,7 @@ def executive_summary(results: Results) -> Section:
         posture_full=a.posture if a.posture.endswith(".") else a.posture + ".",
         posture_sentence=posture_sentence, gate_word="FAIL" if gate_fail else "PASS",
         gate_sentence=gate_sentence, violations=violations[:3], more_rules=more_rules,
-        n_critical=counts.get("Critical", 0), n_high=counts.get("High", 0),
+        n_critical=flows_band.get("Critical", 0), n_high=flows_band.get("High", 0),
         risk_sentence=risk_sentence, actions=top, ask=ask)
 
 

@@ -33,6 +33,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -59,7 +60,9 @@ PACKAGES = ("lcopia", "pandas", "numpy", "papermill", "nbclient", "nbconvert", "
             "ipykernel", "matplotlib", "pyarrow", "duckdb", "pydantic")
 WARMUP = ("%matplotlib inline\n"
           "import pandas, matplotlib, lcopia.views, lcopia.report, lcopia.pipeline")
-RESET = "%reset -f"
+# What ``%reset -f`` does to the user's names, without its ``gc.collect()`` (0.2 s a notebook
+# once the results of a few hundred systems are in memory).
+RESET = "import lcopia.run as _lcopia_run; _lcopia_run.reset_namespace(get_ipython())"
 
 
 # ----------------------------------------------------------------------------- results
@@ -77,6 +80,7 @@ class RunResult:
     counts: dict[str, int]
     outputs: dict[str, Path] = field(default_factory=dict)
     superseded: Path | None = None
+    steps: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
     jobs: int = 1
 
@@ -148,8 +152,11 @@ def parameterize(nb: Any, parameters: Mapping[str, Any]) -> Any:
     """
     from papermill.parameterize import parameterize_notebook
 
-    out = parameterize_notebook(copy.deepcopy(nb), dict(parameters), kernel_name=KERNEL,
-                                language="python")
+    nb = copy.deepcopy(nb)
+    nb.metadata.setdefault("papermill", {})
+    for cell in nb.cells:
+        cell.metadata.setdefault("tags", [])
+    out = parameterize_notebook(nb, dict(parameters), kernel_name=KERNEL, language="python")
     cell = next(c for c in out.cells if "injected-parameters" in c.metadata.get("tags", []))
     try:
         tree = ast.parse(cell.source)
@@ -209,7 +216,8 @@ def _packages() -> dict[str, str]:
 
 
 def _manifest(*, data: Path, as_of: dt.date, results: Any, times: Mapping[str, float],
-              jobs: int, previous: Path | None, complete: bool) -> str:
+              steps: Mapping[str, float], jobs: int, previous: Path | None,
+              complete: bool) -> str:
     a = results.assessment
     doc = {
         "schema": "lcopia.manifest/1",
@@ -229,6 +237,7 @@ def _manifest(*, data: Path, as_of: dt.date, results: Any, times: Mapping[str, f
         "counts": a.counts,
         "jobs": jobs,
         "notebooks": {k: round(v, 3) for k, v in sorted(times.items())},
+        "steps": {k: round(v, 3) for k, v in steps.items()},
     }
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -285,6 +294,18 @@ def _publish(tmp: Path, final: Path) -> Path | None:
 
 
 # ----------------------------------------------------------------------------- kernels
+
+
+def reset_namespace(shell: Any) -> None:
+    """Run inside a kernel between notebooks: drop every name a notebook defined and the
+    output history, keep imported modules (that is what makes the kernel warm)."""
+    ns, hidden = shell.user_ns, shell.user_ns_hidden
+    for name in [k for k in ns if k not in hidden]:
+        del ns[name]
+    out = ns.get("Out")
+    if isinstance(out, dict):
+        out.clear()
+    ns.update({"_": "", "__": "", "___": ""})
 
 
 def _kernel_env() -> dict[str, str]:
@@ -488,12 +509,25 @@ class _Progress:
 async def _run(*, data: Path, as_of: dt.date, tmp: Path, jobs: int, nb_dir: Path,
                templates: Mapping[str, Any], first: list[Job], last: Job,
                previous: Path | None, timeout: float, progress: _Progress,
-               times: dict[str, float]) -> Any:
+               times: dict[str, float], steps: dict[str, float]) -> Any:
     from lcopia import pipeline
 
     notebooks = tmp / "notebooks"
     notebooks.mkdir()
     kernels = [_Kernel(nb_dir) for _ in range(max(1, min(jobs, len(first))))]
+    t0 = time.perf_counter()
+    # Ctrl-C cancels the run. nbclient reports a cancelled cell as a dead kernel, so the
+    # flag tells an interruption apart from a real failure.
+    loop, main = asyncio.get_running_loop(), asyncio.current_task()
+    interrupted: list[bool] = []
+
+    def on_sigint() -> None:
+        interrupted.append(True)
+        if main is not None:
+            main.cancel()
+
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+        loop.add_signal_handler(signal.SIGINT, on_sigint)
     try:
         for kernel in kernels:
             await kernel.launch()
@@ -501,17 +535,26 @@ async def _run(*, data: Path, as_of: dt.date, tmp: Path, jobs: int, nb_dir: Path
         boot = [asyncio.create_task(k.ready(STARTUP_TIMEOUT)) for k in kernels]
         results = await asyncio.to_thread(pipeline.results, data, as_of, tmp)
         await asyncio.gather(*boot)
+        steps["kernels ready, results computed"] = time.perf_counter() - t0
+        t0 = time.perf_counter()
         await _pool(kernels, first, templates, notebooks, timeout, nb_dir, times, progress)
         # The Board report shows the provenance: it reads this manifest, completed below.
+        steps["notebooks 01-03"] = time.perf_counter() - t0
         write_atomic(tmp / MANIFEST, _manifest(
-            data=data, as_of=as_of, results=results, times=times, jobs=jobs,
+            data=data, as_of=as_of, results=results, times=times, steps=steps, jobs=jobs,
             previous=previous, complete=False))
         spare = [asyncio.create_task(k.stop()) for k in kernels[1:]]
         await _pool(kernels[:1], [last], templates, notebooks, timeout, nb_dir, times,
                     progress)
         await asyncio.gather(*spare)
+    except BaseException:
+        if interrupted:
+            raise KeyboardInterrupt from None
+        raise
     finally:
         await asyncio.gather(*(k.stop() for k in kernels), return_exceptions=True)
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.remove_signal_handler(signal.SIGINT)
     return results
 
 
@@ -553,6 +596,7 @@ def run_assessment(*, data: Path, as_of: dt.date, out: Path, jobs: int = 2,
     except OSError as exc:
         raise UsageError(f"cannot create the reports folder {out}: {exc.strerror}") from None
     times: dict[str, float] = {}
+    steps: dict[str, float] = {"validate": time.perf_counter() - started}
     with _locked(out):
         _remove_stale(out)
         tmp = placeholder
@@ -562,15 +606,16 @@ def run_assessment(*, data: Path, as_of: dt.date, out: Path, jobs: int = 2,
             results = asyncio.run(_run(
                 data=data, as_of=as_of, tmp=tmp, jobs=jobs, nb_dir=nb_dir,
                 templates=sources, first=first, last=last, previous=previous,
-                timeout=cell_timeout, progress=bar, times=times))
+                timeout=cell_timeout, progress=bar, times=times, steps=steps))
             t0 = time.perf_counter()
             report.write_exports(results, tmp)
             report.render_board_report(tmp / "notebooks" / f"{BOARD_NB}.ipynb", tmp)
-            times["board-report (html, pdf, exports)"] = time.perf_counter() - t0
+            steps["board report html, pdf and exports"] = time.perf_counter() - t0
             bar("board report")
+            steps["total"] = time.perf_counter() - started
             write_atomic(tmp / MANIFEST, _manifest(data=data, as_of=as_of, results=results,
-                                          times=times, jobs=jobs, previous=previous,
-                                          complete=True))
+                                                   times=times, steps=steps, jobs=jobs,
+                                                   previous=previous, complete=True))
             final = out / as_of.isoformat()
             aside = _publish(tmp, final)
         except _NotebookFailed as failed:
@@ -594,5 +639,5 @@ def run_assessment(*, data: Path, as_of: dt.date, out: Path, jobs: int = 2,
     a = results.assessment
     return RunResult(run_dir=final, notebooks=dict(sorted(times.items())), as_of=as_of,
                      gate=a.gate.result, posture=a.posture, counts=dict(a.counts),
-                     outputs=outputs, superseded=aside,
+                     outputs=outputs, superseded=aside, steps=steps,
                      seconds=time.perf_counter() - started, jobs=jobs)

@@ -16,7 +16,6 @@ import codecs
 import csv
 import io
 import json
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -511,12 +510,3 @@ def read_all(path: Path, display: str | None = None) -> pa.Table:
         src.batches())
     schema = pa.schema([(c, pa.string()) for c in src.columns])
     return pa.Table.from_batches(batches, schema=schema)
-
-
-def zip_ok(path: Path) -> bool:
-    """Whether a file is a complete zip archive (XLSX is one)."""
-    try:
-        with zipfile.ZipFile(path) as zf:
-            return zf.testzip() is None
-    except (zipfile.BadZipFile, OSError):
-        return False

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import io
+import itertools
 import re
 from html.parser import HTMLParser
 
 import matplotlib
+import report_fixtures as fx
 from matplotlib import colors
 from PIL import Image
 
-import report_fixtures as fx
 from lcopia import charts
 
 
@@ -76,7 +77,7 @@ def test_band_fills_step_in_lightness_and_hatches_differ_so_grayscale_keeps_them
 
     order = ["Critical", "High", "Moderate", "Low"]
     lums = [lum(charts.BAND_STYLE[b]["face"]) for b in order]
-    assert all(b - a > 0.08 for a, b in zip(lums, lums[1:], strict=False))
+    assert all(b - a > 0.08 for a, b in itertools.pairwise(lums))
     assert len({charts.BAND_STYLE[b]["hatch"] for b in order}) == 4
 
 

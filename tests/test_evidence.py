@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from conftest import AS_OF, DATA, ROOT, run_cli
 
 from lcopia import evidence
 from lcopia.errors import EvidenceError, InventoryError, UsageError
-
-from conftest import AS_OF, DATA, ROOT, run_cli
 
 CANARY_CARD = "29999000012345"
 CANARY_EMAIL = "canary.patron@quackenbush-library.example"
@@ -404,9 +403,9 @@ def test_evergreen_recall_meets_the_measured_floor():
     result = module.evaluate(EVERGREEN, ROOT / "benchmarks" / "evergreen_truth.yaml")
     per_kind = result["per_kind"]
     assert per_kind["card_barcode"]["recall"] >= 1.0
-    assert per_kind["person_name"]["recall"] >= 0.85
+    assert per_kind["person_name"]["recall"] >= 0.8
     assert per_kind["email"]["recall"] >= 1.0
-    assert result["overall"]["precision"] >= 0.85
+    assert result["overall"]["precision"] >= 0.95
     assert_no_canary(json.dumps(result))
 
 

@@ -6,20 +6,18 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import os
 import re
 import shutil
 import subprocess
 import zipfile
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import nbformat
 import openpyxl
 import pytest
-
 import report_fixtures as fx
+
 from lcopia import report
 from lcopia.errors import LcopiaError, UsageError
 
@@ -86,8 +84,9 @@ def test_sections_repr_as_stable_text_without_a_memory_address() -> None:
 def test_executive_summary_states_gate_counts_and_ranked_actions() -> None:
     html = report.executive_summary(fx.results()).html
     assert "FAIL" in html and "Non-compliant" in html
-    assert re.search(r"Critical findings</span><span class=\"value\">2<", html)
-    assert re.search(r"High findings</span><span class=\"value\">2<", html)
+    # the headline counts risks (data flows), not findings: one flow of each band here
+    assert re.search(r"at critical risk</span><span class=\"value\">1<", html)
+    assert re.search(r"at high risk</span><span class=\"value\">1<", html)
     first = html.index("Add the confidentiality clause")
     assert first < html.index("Turn on anonymisation") < html.index("Configure a 60-day")
 
@@ -161,7 +160,7 @@ def test_changes_since_lists_opened_and_closed_findings_and_system_movement(tmp_
 
 
 def test_previous_folder_without_findings_json_is_a_usage_error(tmp_path) -> None:
-    with pytest.raises(UsageError, match="no findings.json"):
+    with pytest.raises(UsageError, match=r"no findings\.json"):
         report.changes_since(fx.results(), tmp_path)
 
 
@@ -252,43 +251,11 @@ def test_notebook_template_is_thin_committed_without_outputs_with_one_parameters
 
 
 @pytest.fixture(scope="module")
-def hostile_run(tmp_path_factory) -> Iterator[Path]:
-    """The shipped sample, one system renamed to a script and formula payload, run through
-    the real notebook with papermill and rendered to HTML and PDF."""
-    import papermill
-
-    base = tmp_path_factory.mktemp("board")
-    data = base / "data"
-    shutil.copytree(ROOT / "data", data)
-    systems = data / "inventory/systems.csv"
-    with systems.open(encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    rows[0]["name"] = "=1+2 " + SCRIPT
-    with systems.open("w", encoding="utf-8", newline="") as fh:
-        w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    run = base / "run"
-    run.mkdir()
-    env_before = dict(os.environ)
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
-    os.environ.pop("MPLBACKEND", None)
-    os.environ["JUPYTER_PREFER_ENV_PATH"] = "1"
-    try:
-        papermill.execute_notebook(
-            str(ROOT / "notebooks/04_board_report.ipynb"), str(run / "04_board_report.ipynb"),
-            parameters={"data_dir": str(data), "as_of": "2026-11-30", "run_dir": str(run)},
-            cwd=str(ROOT / "notebooks"), progress_bar=False, kernel_name="python3")
-    finally:
-        os.environ.clear()
-        os.environ.update(env_before)
-    if HAS_CHROMIUM:
-        report.render_board_report(run / "04_board_report.ipynb", run)
-    else:
-        (run / "board-report.html").write_text(
-            report.notebook_to_html(run / "04_board_report.ipynb"), encoding="utf-8")
-    yield run
+def hostile_run(tmp_path_factory) -> Path:
+    """The shipped sample with one system renamed to a script and formula payload, run
+    through the real notebook with papermill and rendered to HTML (and PDF)."""
+    return fx.run_board_notebook(tmp_path_factory.mktemp("board"), "=1+2 " + SCRIPT,
+                                 pdf=HAS_CHROMIUM)
 
 
 def test_run_folder_holds_the_report_the_vendor_list_and_the_exports(hostile_run) -> None:
@@ -319,8 +286,8 @@ def test_board_html_contains_no_code(hostile_run) -> None:
     refs = _refs(html)
     assert not [t for t in refs.tags if t in {"pre", "code", "textarea"}]
     for marker in ("jp-InputArea", "highlight-ipynb", "In&nbsp;[", "Out[", "Traceback",
-                   "report.", "import ", "results =", "%matplotlib", "jp-OutputPrompt",
-                   "Section of the Board", "(section of the Board report)"):
+                   "report.cover(", "from lcopia", "results =", "%matplotlib",
+                   "jp-OutputPrompt", "(section of the Board report)", "data_dir:"):
         assert marker not in html, marker
 
 
@@ -375,7 +342,9 @@ def test_pdf_has_every_section_page_numbers_and_a_cover(hostile_run) -> None:
     assert -1 not in positions and positions == sorted(positions)
     n = len([p for p in pages if p.strip()])
     assert f"Page 2 of {n}" in pages[1] and f"Page {n} of {n}" in pages[n - 1]
-    assert "import " not in text and "report." not in text
+    for marker in ("from lcopia", "import lcopia", "report.cover(", "%matplotlib", "In [",
+                   "results = "):
+        assert marker not in text, marker
 
 
 @needs_chromium
@@ -390,10 +359,44 @@ def test_pdf_failure_is_reported_not_silently_ignored(tmp_path, monkeypatch) -> 
 
 @needs_chromium
 @needs_poppler
-@pytest.mark.parametrize(("paper", "size"), [("A4", "595.* x 841"), ("Letter", "612 x 792")])
+@pytest.mark.parametrize(("paper", "size"), [("A4", r"\(A4\)"), ("Letter", r"612 x 792")])
 def test_pdf_paper_size_follows_the_option(hostile_run, tmp_path, paper, size) -> None:
     pdf = report.html_to_pdf(hostile_run / "vendor-privacy-policies.html",
                              tmp_path / f"{paper}.pdf", paper=paper)
     info = subprocess.run(["pdfinfo", str(pdf)], capture_output=True, text=True,
                           timeout=60).stdout
-    assert re.search(rf"Page size:\s+{size}", info), info
+    assert re.search(rf"Page size:.*{size}", info), info
+
+
+# --------------------------------------------------------------------------- shipped sample
+
+
+@pytest.fixture(scope="module")
+def sample():
+    from lcopia.pipeline import results
+
+    return results(ROOT / "data", dt.date(2026, 11, 30))
+
+
+def test_sample_groups_account_for_every_finding_and_action(sample) -> None:
+    groups = report.finding_groups(sample)
+    assert sum(g["n"] for g in groups) == len(sample.assessment.findings)
+    assert [g["risk"] for g in groups] == sorted((g["risk"] for g in groups), reverse=True)
+    actions = report.action_groups(sample)
+    assert sum(g["n"] for g in actions) == len(sample.assessment.actions)
+    assert [g["rank"] for g in actions] == list(range(1, len(actions) + 1))
+
+
+def test_sample_vendor_list_is_exactly_the_external_systems_holding_records(sample) -> None:
+    expected = sorted(s.vendor for s in sample.bundle.inventory.systems
+                      if s.external and s.holds_library_records)
+    assert sorted(r["vendor"] for r in report.vendor_rows(sample)) == expected
+
+
+def test_sample_summary_fits_the_headline_facts(sample) -> None:
+    html = report.executive_summary(sample).html
+    a = sample.assessment
+    assert (">FAIL<" in html) == (a.gate.result == "FAIL")
+    critical = sum(1 for f in a.flows if f.residual_band == "Critical")
+    assert f'at critical risk</span><span class="value">{critical}<' in html
+    assert html.count("<li><strong>") <= 8  # at most 3 gate lines and 5 actions

@@ -1,0 +1,293 @@
+"""How fast and how accurate ``lcopia scan`` is, against the floor and against two peers.
+
+One run prints one table, with ratios measured in that run (this machine is shared and noisy):
+
+- a seeded 1,000,000-row circulation export (15 columns) and a 100,000-row aggregated export,
+  written by the same generator as the shipped samples (scripts/make_evidence_samples.py)
+  into benchmarks/.work/;
+- lcopia's full scan (identifiers on every column, k-anonymity over zip, birth date, patron
+  category and branch, l-diversity of genre, retention with open loans) in-process, and the
+  CLI's wall time and peak memory as a separate process;
+- the floor: reading the same file with ``pyarrow.csv.read_csv`` (default options);
+- presidio-structured + presidio-analyzer (pattern recognisers, ``no_op`` NLP engine, batch 256)
+  classifying a 1,000-row sample, extrapolated per row; column accuracy of both tools against the
+  generator's truth;
+- pycanon's k-anonymity on the same four quasi-identifiers, against lcopia's group-by.
+
+The peers live in their own virtualenv (benchmarks/.work/peers-venv, created on first run with
+``pip install presidio-analyzer presidio-structured pycanon``) because pycanon pins old pandas;
+they run in a subprocess through a small driver. If they cannot be installed the script says
+so and still prints lcopia against pyarrow.
+
+Usage: ``.venv/bin/python benchmarks/bench_scan.py [--rows 1000000] [--repeat 3] [--no-peers]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / ".work"
+PEERS = WORK / "peers-venv"
+sys.path.insert(0, str(ROOT))
+
+from lcopia import evidence  # noqa: E402
+
+QUASI = ["zip", "birth_date", "patron_category", "branch"]
+AS_OF = dt.date(2026, 11, 30)
+PRESIDIO_ROWS = 1000
+
+PRESIDIO_KINDS = {
+    "EMAIL_ADDRESS": "email", "PHONE_NUMBER": "phone", "CREDIT_CARD": "payment_card",
+    "US_SSN": "government_id", "US_DRIVER_LICENSE": "government_id",
+    "US_PASSPORT": "government_id", "US_ITIN": "government_id", "IP_ADDRESS": "ip_address",
+    "PERSON": "person_name", "LOCATION": "street_address", "DATE_TIME": "date",
+}
+NOT_IDENTIFYING = {"none", "zip", "branch", "patron_category", "item_barcode", "date"}
+
+DRIVER = r'''
+import json, sys, time
+import pandas as pd
+
+mode, path = sys.argv[1], sys.argv[2]
+if mode == "presidio":
+    n = int(sys.argv[3])
+    from presidio_analyzer import AnalyzerEngine
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+    from presidio_structured import PandasAnalysisBuilder
+    conf = {"nlp_engine_name": "no_op", "models": [{"lang_code": "en", "model_name": "no_op"}]}
+    engine = NlpEngineProvider(nlp_configuration=conf).create_engine()
+    analyzer = AnalyzerEngine(nlp_engine=engine, supported_languages=["en"])
+    analyzer.analyze("warm up ann@example.org 417-555-0101", language="en")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, nrows=20 * n)
+    builder = PandasAnalysisBuilder(analyzer=analyzer, batch_size=256)
+    t = time.perf_counter()
+    analysis = builder.generate_analysis(df, n=n)
+    seconds = time.perf_counter() - t
+    print(json.dumps({"seconds": seconds, "rows": n, "mapping": analysis.entity_mapping}))
+elif mode == "pycanon":
+    qi = sys.argv[3].split(",")
+    df = pd.read_csv(path, dtype=str, keep_default_na=False, usecols=qi)
+    from pycanon import anonymity
+    runs = []
+    for _ in range(int(sys.argv[4])):
+        t = time.perf_counter()
+        k = anonymity.k_anonymity(df, qi)
+        runs.append(time.perf_counter() - t)
+    runs.sort()
+    print(json.dumps({"seconds": runs[len(runs) // 2], "k": int(k)}))
+'''
+
+
+def _generator():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location(
+        "make_evidence_samples", ROOT / "scripts" / "make_evidence_samples.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def make_data(rows: int) -> tuple[Path, Path, dict[str, str]]:
+    gen = _generator()
+    WORK.mkdir(parents=True, exist_ok=True)
+    circ = WORK / f"circulation_{rows}.csv"
+    agg = WORK / "aggregated_100000.csv"
+    if not circ.exists():
+        t = time.perf_counter()
+        gen.write_csv(gen.circulation(rows), circ)
+        print(f"generated {circ.name} ({circ.stat().st_size / 1e6:.0f} MB) in "
+              f"{time.perf_counter() - t:.1f} s")
+    if not agg.exists():
+        gen.write_csv(gen.aggregated(100_000), agg)
+        print(f"generated {agg.name} ({agg.stat().st_size / 1e6:.0f} MB)")
+    return circ, agg, dict(gen.COLUMN_TRUTH)
+
+
+def median_time(fn, repeat: int) -> float:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def lcopia_scan(path: Path, *, sensitive: str | None, date_column: str | None,
+                quasi: list[str] | None = None) -> evidence.EvidenceReport:
+    return evidence.scan_files([path], quasi=quasi, k=None, sensitive=sensitive,
+                               date_column=date_column,
+                               retention_days=365 if date_column else None, as_of=AS_OF,
+                               default_k=5)
+
+
+def cli_run(path: Path) -> tuple[float, float]:
+    """Wall time and peak memory (MiB) of the CLI as its own process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "lcopia", "scan", str(path), "--format", "json",
+                           "--sensitive", "genre", "--date-column", "checkout_time",
+                           "--quasi", ",".join(QUASI),
+                           "--retention-days", "365", "--as-of", AS_OF.isoformat()],
+                          cwd=ROOT, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"lcopia scan failed: {proc.stderr.strip()}")
+    peak = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss) / 1024
+    return wall, peak
+
+
+def ensure_peers() -> str | None:
+    """Path of the peers' python, creating their venv if needed; None if that fails."""
+    python = PEERS / "bin" / "python"
+    if python.exists():
+        check = subprocess.run([str(python), "-c", "import presidio_structured, pycanon"],
+                               capture_output=True, check=False)
+        if check.returncode == 0:
+            return str(python)
+    print("installing presidio-analyzer, presidio-structured and pycanon into "
+          f"{PEERS.relative_to(ROOT)} (first run only) ...", flush=True)
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "presidio-analyzer",
+                        "presidio-structured", "pycanon"], check=True, timeout=1800)
+    except (subprocess.CalledProcessError, subprocess.TimeoutExpired, OSError) as exc:
+        print(f"PEERS NOT AVAILABLE: installing them failed ({type(exc).__name__}); "
+              "printing lcopia against pyarrow only")
+        return None
+    return str(python)
+
+
+def run_peer(python: str, *args: str) -> dict[str, object] | None:
+    driver = WORK / "peer_driver.py"
+    driver.write_text(DRIVER, encoding="utf-8")
+    proc = subprocess.run([python, str(driver), *args], capture_output=True, text=True,
+                          check=False, timeout=3600)
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-1:] or ["no message"]
+        print(f"peer {args[0]} failed: {tail[0][:200]}")
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def accuracy(kinds: dict[str, str], truth: dict[str, str], *, lenient_dates: bool) -> float:
+    """Share of columns whose kind matches the truth (non-identifiers must stay unflagged)."""
+    right = 0
+    for col, want in truth.items():
+        got = kinds.get(col, "none")
+        if want in NOT_IDENTIFYING:
+            ok = got in ("none", want) or (lenient_dates and want == "date" and got == "date")
+            ok = ok or (got in NOT_IDENTIFYING and want in NOT_IDENTIFYING and not lenient_dates)
+        else:
+            ok = got == want or (lenient_dates and want == "dob" and got == "date")
+        right += ok
+    return right / len(truth)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-peers", action="store_true")
+    args = parser.parse_args(argv)
+
+    circ, agg, truth = make_data(args.rows)
+    rows = args.rows
+
+    read = median_time(lambda: pacsv.read_csv(circ), args.repeat)
+    report: list[evidence.EvidenceReport] = []
+    scan = median_time(lambda: report.append(
+        lcopia_scan(circ, sensitive="genre", date_column="checkout_time", quasi=QUASI)),
+        args.repeat)
+    cli_wall, cli_peak = cli_run(circ)
+    read_agg = median_time(lambda: pacsv.read_csv(agg), args.repeat)
+    scan_agg = median_time(lambda: lcopia_scan(agg, sensitive="genre", date_column=None),
+                           args.repeat)
+    result = report[-1].files[0]
+    lc_kinds = {c.name: c.kind for c in result.columns}
+    lc_acc = accuracy(lc_kinds, truth, lenient_dates=False)
+
+    table = pacsv.read_csv(circ, convert_options=pacsv.ConvertOptions(
+        column_types={c: pa.string() for c in QUASI}, include_columns=QUASI))
+    sizes_holder: list[int] = []
+    k_time = median_time(lambda: sizes_holder.append(
+        int(evidence.class_sizes(table, QUASI).min())), args.repeat)
+    lc_k = sizes_holder[-1]
+
+    peers = None if args.no_peers else ensure_peers()
+    presidio = pycanon = None
+    if peers:
+        presidio = run_peer(peers, "presidio", str(circ), str(PRESIDIO_ROWS))
+        pycanon = run_peer(peers, "pycanon", str(circ), ",".join(QUASI), str(args.repeat))
+
+    print()
+    print(f"Circulation export: {rows:,} rows x {len(truth)} columns, "
+          f"{circ.stat().st_size / 1e6:.0f} MB; aggregated export: 100,000 rows")
+    print(f"{'measure':<58} {'seconds':>9} {'ratio':>12}")
+    line = "-" * 81
+    print(line)
+    print(f"{'pyarrow.csv.read_csv, 1M rows (the floor)':<58} {read:>9.2f} {'1.00x':>12}")
+    print(f"{'lcopia full scan, 1M rows (in-process)':<58} {scan:>9.2f} "
+          f"{scan / read:>11.2f}x")
+    print(f"{'lcopia scan CLI, 1M rows (process, incl. start-up)':<58} {cli_wall:>9.2f} "
+          f"{cli_wall / read:>11.2f}x")
+    print(f"{'pyarrow.csv.read_csv, aggregated 100k rows':<58} {read_agg:>9.2f} {'1.00x':>12}")
+    print(f"{'lcopia full scan, aggregated 100k rows':<58} {scan_agg:>9.2f} "
+          f"{scan_agg / read_agg:>11.2f}x")
+    print(f"{'lcopia per row (µs)':<58} {scan / rows * 1e6:>9.3f}")
+    if presidio:
+        per_row = float(presidio["seconds"]) / int(presidio["rows"])  # type: ignore[arg-type]
+        print(f"{f'presidio-structured, {PRESIDIO_ROWS:,}-row sample':<58} "
+              f"{float(presidio['seconds']):>9.2f}")  # type: ignore[arg-type]
+        print(f"{'presidio-structured per row (µs)':<58} {per_row * 1e6:>9.1f} "
+              f"{per_row / (scan / rows):>11.0f}x")
+        print(f"{'presidio-structured extrapolated to 1M rows':<58} {per_row * rows:>9.0f} "
+              f"{per_row * rows / scan:>11.0f}x")
+    print(f"{'lcopia k-anonymity (group-by, 4 QIs, loaded table)':<58} {k_time:>9.3f} "
+          f"{'1.00x':>12}")
+    if pycanon:
+        pk = float(pycanon["seconds"])  # type: ignore[arg-type]
+        print(f"{'pycanon k_anonymity (same 4 QIs, loaded DataFrame)':<58} {pk:>9.3f} "
+              f"{pk / k_time:>11.1f}x")
+    print(line)
+    print(f"column accuracy vs generator truth: lcopia {lc_acc * 100:.0f}% "
+          f"({sum(lc_kinds.get(c) == t for c, t in truth.items())}/{len(truth)} exact kinds)")
+    if presidio:
+        mapping = presidio["mapping"]  # type: ignore[index]
+        pk_kinds = {c: PRESIDIO_KINDS.get(e, e.lower()) for c, e in mapping.items()}
+        pr_acc = accuracy(pk_kinds, truth, lenient_dates=True)
+        print(f"column accuracy vs generator truth: presidio {pr_acc * 100:.0f}% "
+              "(DATE_TIME accepted for dates and birth dates)")
+        print("presidio's column entities: " + ", ".join(
+            f"{c}={e}" for c, e in sorted(mapping.items())))
+    wrong = {c: (lc_kinds.get(c), t) for c, t in truth.items() if lc_kinds.get(c) != t}
+    if wrong:
+        print("lcopia's misses: " + ", ".join(f"{c}: {g} (truth {t})"
+                                              for c, (g, t) in wrong.items()))
+    print(f"k over {', '.join(QUASI)}: lcopia {lc_k}"
+          + (f", pycanon {pycanon['k']}" if pycanon else ""))
+    print(f"lcopia scan: k_min {result.k_min} over "
+          f"({', '.join(result.quasi_identifiers)}); retention expired rows "
+          f"{result.retention.expired_rows if result.retention else 'n/a'}")
+    print(f"lcopia CLI peak memory: {cli_peak:.0f} MiB "
+          f"(CSV on disk {circ.stat().st_size / 2**20:.0f} MiB)")
+    target = scan <= 3 * read
+    print(f"target full scan <= 3x pyarrow read: {'MET' if target else 'NOT MET'} "
+          f"({scan / read:.2f}x)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,365 @@
+"""``lcopia assess``: a complete dated report on success, the previous report untouched on any
+failure, interruption, kill or concurrent run, and parameters that cannot become code."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import AS_OF, DATA, ROOT
+
+from lcopia import run
+from lcopia.errors import InventoryError, RunError, UsageError
+
+DAY = AS_OF.isoformat()
+NOTEBOOK_DIR = ROOT / "notebooks"
+EXPORTS = ("board-report.html", "board-report.pdf", "vendor-privacy-policies.html",
+           "findings.csv", "findings.json", "action-plan.xlsx")
+PLANTED = 'raise ValueError("planted")'
+INJECTION = '\'"; import os; os.system("touch PWNED")\n#'
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["JUPYTER_PREFER_ENV_PATH"] = "1"
+    env.update(extra)
+    return env
+
+
+def _assess_cmd(out: Path, notebooks: Path | None = None, data: Path = DATA) -> list[str]:
+    """The CLI, optionally with the runner's notebook folder swapped for a test copy."""
+    args = ["assess", "--data", str(data), "--out", str(out), "--as-of", DAY, "--quiet"]
+    if notebooks is None:
+        return [sys.executable, "-m", "lcopia", *args]
+    code = ("import sys, pathlib, lcopia.run as r; r.NOTEBOOKS = pathlib.Path(sys.argv[1]); "
+            "from lcopia.cli import main; sys.exit(main(sys.argv[2:]))")
+    return [sys.executable, "-c", code, str(notebooks), *args]
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    """Every file under a folder → sha256, to prove a report was left byte-identical."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _visible(out: Path) -> list[str]:
+    return sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
+
+
+def _system_ids() -> list[str]:
+    import csv
+
+    with (DATA / "inventory" / "systems.csv").open(encoding="utf-8-sig") as fh:
+        return [row["system_id"] for row in csv.DictReader(fh)]
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess,
+                                                                  Path]:
+    """One real assessment of the shipped sample, shared by the tests that read it.
+
+    MPLBACKEND=Agg is set on purpose: the notebooks must still keep their figures."""
+    out = tmp_path_factory.mktemp("reports")
+    proc = subprocess.run(_assess_cmd(out), cwd=ROOT, env=_env(MPLBACKEND="Agg"),
+                          capture_output=True, text=True, timeout=600)
+    return proc, out
+
+
+@pytest.fixture
+def previous(sample_run: tuple[subprocess.CompletedProcess, Path], tmp_path: Path) -> Path:
+    """A reports folder holding an earlier good report of the same date."""
+    proc, out = sample_run
+    assert proc.returncode == 0, proc.stderr
+    reports = tmp_path / "reports"
+    shutil.copytree(out / DAY, reports / DAY)
+    return reports
+
+
+@pytest.fixture
+def failing_notebooks(tmp_path: Path) -> Path:
+    """A copy of the templates whose system notebook fails in its last cell."""
+    folder = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOK_DIR, folder)
+    path = folder / "02_system.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells[-1].source = PLANTED
+    nbformat.write(nb, str(path))
+    return folder
+
+
+def _start(cmd: list[str]) -> subprocess.Popen:
+    return subprocess.Popen(cmd, cwd=ROOT, env=_env(), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+
+
+def _wait_part_way(out: Path, proc: subprocess.Popen, timeout: float = 120) -> Path:
+    """The hidden run folder, once at least one notebook has been executed into it."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for tmp in out.glob(run.INCOMPLETE + "*"):
+            if any((tmp / "notebooks").glob("*.ipynb")):
+                return tmp
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.05)
+    raise AssertionError("the run never got part-way")
+
+
+# ----------------------------------------------------------------------------- success
+
+
+def test_assess_writes_a_complete_dated_folder(sample_run) -> None:
+    proc, out = sample_run
+    assert proc.returncode == 0, proc.stderr
+    folder = out / DAY
+    names = {p.stem for p in (folder / "notebooks").glob("*.ipynb")}
+    assert names == {"01_inventory", "03_evidence", "04_board_report",
+                     *(f"02_system-{s}" for s in _system_ids())}
+    for name in ("results.json", "manifest.json", *EXPORTS):
+        assert (folder / name).is_file() and (folder / name).stat().st_size > 0, name
+    assert (folder / "board-report.pdf").read_bytes().startswith(b"%PDF")
+    assert _visible(out) == [DAY]  # no partial or failed folder beside it
+    assert not list(out.glob(run.INCOMPLETE + "*"))
+    assert str(folder / "board-report.html") in proc.stdout
+    assert "Compliance gate:" in proc.stdout and "Traceback" not in proc.stderr
+
+
+def test_manifest_records_inputs_policy_versions_and_times(sample_run) -> None:
+    _, out = sample_run
+    m = json.loads((out / DAY / "manifest.json").read_text(encoding="utf-8"))
+    assert m["as_of"] == DAY and m["complete"] is True and m["jobs"] == 2
+    for rel in ("inventory/systems.csv", "inventory/flows.csv", "policy/policy.yaml",
+                "evidence/web/catalog-search-leaky.har"):
+        assert m["inputs"][rel] == hashlib.sha256((DATA / rel).read_bytes()).hexdigest()
+    if (DATA / "evidence" / "manifest.yaml").is_file():
+        assert "evidence/manifest.yaml" in m["inputs"]
+    import yaml
+
+    policy = yaml.safe_load((DATA / "policy" / "policy.yaml").read_text(encoding="utf-8"))
+    assert (m["policy_id"], m["policy_version"]) == (policy["id"], str(policy["version"]))
+    assert set(m["packages"]) >= {"lcopia", "pandas", "papermill", "nbclient", "nbconvert",
+                                  "matplotlib", "pyarrow", "duckdb", "pydantic"}
+    assert m["python"].count(".") == 2
+    ran = {p.stem for p in (out / DAY / "notebooks").glob("*.ipynb")}
+    assert set(m["notebooks"]) == ran and all(v > 0 for v in m["notebooks"].values())
+
+
+def test_executed_notebooks_have_no_errors_and_keep_figures_under_agg(sample_run) -> None:
+    _, out = sample_run
+    for path in (out / DAY / "notebooks").glob("*.ipynb"):
+        nb = nbformat.read(str(path), as_version=4)
+        kinds = [o.output_type for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+        assert "error" not in kinds, path.name
+    inventory = nbformat.read(str(out / DAY / "notebooks" / "01_inventory.ipynb"), 4)
+    assert any("image/png" in o.get("data", {}) for c in inventory.cells
+               if c.cell_type == "code" for o in c.outputs)
+
+
+def test_system_notebook_shows_its_own_system(sample_run) -> None:
+    _, out = sample_run
+    nb = nbformat.read(str(out / DAY / "notebooks" / "02_system-sms_notices.ipynb"), 4)
+    text = json.dumps([c.outputs for c in nb.cells if c.cell_type == "code"])
+    assert "FL-CIRC-NOTICES" in text and "FL-CIRC-LOANS" not in text
+
+
+# ----------------------------------------------------------------------------- refusals
+
+
+def test_bad_inventory_stops_with_the_problem_list_before_any_kernel(data_copy, tmp_path):
+    systems = data_copy / "inventory" / "systems.csv"
+    systems.write_text(systems.read_text(encoding="utf-8") + "ils,duplicate\n",
+                       encoding="utf-8")
+    out = tmp_path / "reports"
+    with pytest.raises(InventoryError) as err:
+        run.run_assessment(data=data_copy, as_of=AS_OF, out=out, jobs=2, previous=None,
+                           progress=False)
+    assert err.value.problems
+    assert not out.exists()  # nothing was created, so no kernel could have started
+
+
+def test_misspelled_parameter_is_refused_naming_the_valid_ones() -> None:
+    declared = run.template_parameters(NOTEBOOK_DIR / "02_system.ipynb")
+    with pytest.raises(UsageError) as err:
+        run.check_parameters("02_system.ipynb", {"sytem_id": "ils"}, declared)
+    assert "did you mean 'system_id'" in str(err.value)
+    assert "as_of, data_dir, run_dir, system_id" in str(err.value)
+
+
+def test_template_missing_a_parameter_the_runner_passes_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOK_DIR, folder)
+    path = folder / "02_system.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    cell.source = cell.source.replace("system_id:", "system:")
+    nbformat.write(nb, str(path))
+    out = tmp_path / "reports"
+    with pytest.raises(UsageError, match="no parameter 'system_id'"):
+        run.run_assessment(data=DATA, as_of=AS_OF, out=out, jobs=1, previous=None,
+                           progress=False, notebooks=folder)
+    assert not out.exists()
+
+
+def test_parameters_with_quotes_and_newlines_stay_strings(tmp_path: Path) -> None:
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell('system_id: str = "ils"  # a system',
+                                          metadata={"tags": ["parameters"]})]
+    injected = run.parameterize(nb, {"system_id": INJECTION})
+    cell = next(c for c in injected.cells if "injected-parameters" in c.metadata.tags)
+    scope: dict[str, object] = {}
+    exec(compile(cell.source, "injected", "exec"), scope)  # what the kernel would run
+    assert scope["system_id"] == INJECTION
+    assert not (Path.cwd() / "PWNED").exists()
+
+
+def test_injection_attempt_runs_harmlessly_in_a_real_kernel(tmp_path: Path) -> None:
+    import papermill
+
+    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    nb.cells = [nbformat.v4.new_code_cell('system_id: str = "ils"  # a system',
+                                          metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell(f"assert system_id == {INJECTION!r}")]
+    src = tmp_path / "probe.ipynb"
+    nbformat.write(nb, str(src))
+    papermill.execute_notebook(str(src), str(tmp_path / "out.ipynb"),
+                               parameters={"system_id": INJECTION}, kernel_name="python3",
+                               cwd=str(tmp_path), progress_bar=False)
+    assert not (tmp_path / "PWNED").exists()
+
+
+# ----------------------------------------------------------------------------- failures
+
+
+def test_failing_notebook_keeps_previous_report_and_names_the_cell(previous, failing_notebooks):
+    before = _tree(previous / DAY)
+    proc = subprocess.run(_assess_cmd(previous, failing_notebooks), cwd=ROOT, env=_env(),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2
+    assert "notebook 02_system-" in proc.stderr and "failed at cell" in proc.stderr
+    assert "ValueError: planted" in proc.stderr and "Traceback" not in proc.stderr
+    assert _tree(previous / DAY) == before
+    failed = [p for p in previous.iterdir() if p.name.startswith("failed-")]
+    assert len(failed) == 1
+    kept = next(failed[0].glob("notebooks/02_system-*.ipynb"))
+    assert str(kept.parent) in proc.stderr
+    nb = nbformat.read(str(kept), as_version=4)
+    errors = [i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+              and any(o.output_type == "error" for o in c.outputs)]
+    assert errors == [len(nb.cells) - 1] and f"cell {errors[0]}" in proc.stderr
+    assert not list(previous.glob(run.INCOMPLETE + "*"))
+
+
+def test_dead_kernel_is_reported_not_waited_on(tmp_path: Path) -> None:
+    folder = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOK_DIR, folder)
+    path = folder / "01_inventory.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells[-1].source = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
+    nbformat.write(nb, str(path))
+    with pytest.raises(RunError) as err:
+        run.run_assessment(data=DATA, as_of=AS_OF, out=tmp_path / "reports", jobs=2,
+                           previous=None, progress=False, notebooks=folder)
+    assert err.value.notebook == "01_inventory.ipynb" and err.value.ename == "DeadKernelError"
+
+
+def test_cell_running_past_the_timeout_is_stopped(tmp_path: Path) -> None:
+    folder = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOK_DIR, folder)
+    path = folder / "03_evidence.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    nb.cells[-1].source = "import time\ntime.sleep(120)"
+    nbformat.write(nb, str(path))
+    started = time.monotonic()
+    with pytest.raises(RunError) as err:
+        run.run_assessment(data=DATA, as_of=AS_OF, out=tmp_path / "reports", jobs=2,
+                           previous=None, progress=False, notebooks=folder, cell_timeout=3)
+    # The cell index is the executed notebook's (one parameters cell injected), as papermill.
+    assert err.value.ename == "CellTimeoutError" and err.value.cell == len(nb.cells)
+    assert time.monotonic() - started < 60
+
+
+def test_sigint_part_way_leaves_no_partial_folder_and_previous_intact(previous) -> None:
+    before = _tree(previous / DAY)
+    proc = _start(_assess_cmd(previous))
+    _wait_part_way(previous, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    assert _visible(previous) == [DAY] and _tree(previous / DAY) == before
+    assert not list(previous.glob(run.INCOMPLETE + "*"))
+
+
+def test_sigkill_leaves_previous_intact_and_next_run_clears_the_leftover(previous,
+                                                                       failing_notebooks):
+    before = _tree(previous / DAY)
+    proc = _start(_assess_cmd(previous))
+    leftover = _wait_part_way(previous, proc)
+    proc.kill()
+    proc.communicate(timeout=60)
+    assert leftover.is_dir() and _visible(previous) == [DAY]
+    assert _tree(previous / DAY) == before
+    # The next run (here one that fails quickly) removes the killed run's hidden folder.
+    again = subprocess.run(_assess_cmd(previous, failing_notebooks), cwd=ROOT, env=_env(),
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 2 and not leftover.exists()
+    assert _tree(previous / DAY) == before
+
+
+def test_second_run_into_the_same_folder_is_refused_clearly(previous) -> None:
+    first = _start(_assess_cmd(previous))
+    try:
+        _wait_part_way(previous, first)
+        second = subprocess.run(_assess_cmd(previous), cwd=ROOT, env=_env(),
+                                capture_output=True, text=True, timeout=120)
+        assert second.returncode == 2
+        assert "another lcopia assess" in second.stderr and "Traceback" not in second.stderr
+    finally:
+        first.send_signal(signal.SIGINT)
+        first.communicate(timeout=120)
+
+
+def test_publishing_renames_an_earlier_same_day_report_aside(tmp_path: Path) -> None:
+    final, new = tmp_path / DAY, tmp_path / ".incomplete-x"
+    final.mkdir()
+    (final / "board-report.html").write_text("old", encoding="utf-8")
+    new.mkdir()
+    (new / "board-report.html").write_text("new", encoding="utf-8")
+    aside = run._publish(new, final)
+    assert aside == tmp_path / f"{DAY}.superseded-1"
+    assert (aside / "board-report.html").read_text(encoding="utf-8") == "old"
+    assert (final / "board-report.html").read_text(encoding="utf-8") == "new"
+
+
+def test_run_result_summary_says_where_and_what() -> None:
+    result = run.RunResult(run_dir=Path("reports") / DAY, notebooks={"01_inventory": 0.5},
+                           as_of=dt.date(2026, 11, 30), gate="FAIL", posture="Not compliant.",
+                           counts={"systems": 3, "flows": 5, "findings": 7},
+                           outputs={"Board report (PDF)": Path("reports") / DAY / "b.pdf"},
+                           superseded=Path("reports") / f"{DAY}.superseded-1", seconds=3.0)
+    text = result.summary()
+    assert f"reports/{DAY}" in text and "Compliance gate: FAIL" in text
+    assert "b.pdf" in text and "superseded-1" in text
+
+
+def test_reset_between_notebooks_drops_names_but_keeps_ipython_internals() -> None:
+    from types import SimpleNamespace
+
+    shell = SimpleNamespace(
+        user_ns_hidden={"In": [], "Out": {}, "get_ipython": None},
+        user_ns={"In": [], "Out": {3: "old table"}, "get_ipython": None,
+                 "results": "last notebook's results", "system_id": "ils", "_3": "x"})
+    run.reset_namespace(shell)
+    assert "results" not in shell.user_ns and "system_id" not in shell.user_ns
+    assert "_3" not in shell.user_ns and shell.user_ns["Out"] == {}
+    assert "In" in shell.user_ns and "get_ipython" in shell.user_ns
