@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -36,8 +37,32 @@ def _positive_int(text: str) -> int:
     return value
 
 
+# C0/C1 controls (but newline and tab), DEL, and the bidirectional overrides and isolates:
+# an inventory cell holding these could clear the screen, recolour text or reorder a line
+# on the privacy officer's terminal (Trojan Source). They are shown escaped instead.
+_UNSAFE_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _escape_char(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
+def terminal_safe(text: str) -> str:
+    """Text with every terminal-steering character written as a visible ``\\uXXXX`` escape.
+
+    Applied at the output edge, so models keep the exact strings. In JSON the same escape is
+    the standard one, so a JSON reader still gets the exact string back.
+    """
+    return _UNSAFE_TEXT.sub(_escape_char, text)
+
+
 def _emit(text: str) -> None:
+    text = terminal_safe(text)
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def _warn(text: str) -> None:
+    print(terminal_safe(text), file=sys.stderr)
 
 
 # ----------------------------------------------------------------------------- validate
@@ -48,7 +73,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     bundle = load(args.data)
     for warning in bundle.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        _warn(f"warning: {warning}")
     _emit(summary(bundle))
     return 0
 
@@ -63,7 +88,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     found = compute(args.data, args.as_of or dt.date.today())
     for warning in found.bundle.warnings:
-        print(f"warning: {warning}", file=sys.stderr)
+        _warn(f"warning: {warning}")
     assessment = found.assessment
     if args.format == "json":
         _emit(assessment.to_json())
@@ -189,7 +214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except LcopiaError as exc:
-        print(f"lcopia {args.command}: {exc}", file=sys.stderr)
+        _warn(f"lcopia {args.command}: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
         print(f"lcopia {args.command}: interrupted; nothing was replaced.", file=sys.stderr)

@@ -468,78 +468,295 @@ COUNT_REGEX: dict[str, str] = {
 }
 
 
-def _count(mask: pa.Array | pa.ChunkedArray) -> int:
-    return int(pc.sum(mask).as_py() or 0)
+def _np(mask: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """A boolean pyarrow mask as numpy, nulls as False."""
+    return np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
-def _luhn_count_fixed(arr: pa.Array | pa.ChunkedArray, width: int) -> int:
+def _contiguous(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(arr, pa.ChunkedArray):
+        return arr.combine_chunks() if arr.num_chunks else pa.array([], pa.string())
+    return arr
+
+
+def _scatter(mask: np.ndarray, where: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``mask`` with the positions selected by ``where`` set to ``values`` (in order)."""
+    out = mask.copy()
+    out[np.nonzero(where)[0]] = values
+    return out
+
+
+def present_mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Rows that hold a value (not null, not empty); arr is already trimmed."""
+    return _np(pc.greater(pc.utf8_length(arr), 0))
+
+
+_WS_BYTES = np.zeros(256, dtype=bool)
+_WS_BYTES[[9, 10, 11, 12, 13, 28, 29, 30, 31, 32]] = True
+_WS_BYTES[0x80:] = True  # a non-ASCII edge byte may be Unicode white space: trim to be sure
+
+
+def trim(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Whitespace-trimmed strings, skipping the copy when no value starts or ends with space.
+
+    Exports rarely pad values, and trimming copies every string; looking only at the first
+    and last byte of each value (numpy over the offsets) costs a fraction of that. A
+    non-ASCII edge byte counts as possible white space, so the shortcut never changes a result.
+    """
     chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
-    return sum(int(luhn_valid_fixed(c, width).sum()) for c in chunks if len(c))
+    for chunk in chunks:
+        if len(chunk) == 0 or chunk.null_count == len(chunk):
+            continue
+        if not pa.types.is_string(chunk.type):
+            return pc.utf8_trim_whitespace(arr)
+        buffers = chunk.buffers()
+        if buffers[2] is None:
+            continue
+        offsets = np.frombuffer(buffers[1], dtype=np.int32)[
+            chunk.offset: chunk.offset + len(chunk) + 1]
+        data = np.frombuffer(buffers[2], dtype=np.uint8)
+        starts, ends = offsets[:-1], offsets[1:]
+        filled = ends > starts  # a null's slot is empty, so it is never looked at
+        if _WS_BYTES[data[starts[filled]]].any() or _WS_BYTES[data[ends[filled] - 1]].any():
+            return pc.utf8_trim_whitespace(arr)
+    return arr
+
+
+def _barcode_kind_mask(arr: pa.Array | pa.ChunkedArray, kind: str, cfg: BarcodeConfig,
+                       learnt: tuple[tuple[int, ...], str] | None) -> np.ndarray:
+    if learnt is not None:
+        lengths, prefix = learnt
+        rx = "|".join(f"^{prefix}\\d{{{w - len(prefix)}}}$" for w in lengths)
+        return _np(pc.match_substring_regex(arr, rx))
+    prefixes = cfg.patron_prefixes if kind == "card_barcode" else (
+        cfg.item_prefixes + cfg.patron_prefixes)
+    out = np.zeros(len(arr), dtype=bool)
+    for width in cfg.lengths:
+        rx = "^(?:" + "|".join(f"{re.escape(p)}\\d{{{width - len(p)}}}" for p in prefixes
+                               if len(p) < width) + ")$"
+        shaped = _np(pc.match_substring_regex(arr, rx))
+        if not shaped.any():
+            continue
+        if not cfg.check_digit:
+            out |= shaped
+            continue
+        # the check digit only on rows whose shape matched (all rows, in a barcode column)
+        sub = arr if shaped.all() else pc.filter(arr, pa.array(shaped))
+        valid = np.concatenate([luhn_valid_fixed(c, width) for c in (
+            sub.chunks if isinstance(sub, pa.ChunkedArray) else [sub]) if len(c)] or [
+            np.zeros(0, dtype=bool)])
+        out |= _scatter(np.zeros(len(arr), dtype=bool), shaped, valid)
+    return out
+
+
+def _person_name_kind_mask(arr: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Full names whose given name is known, or single words in either name list."""
+    shaped = _np(pc.match_substring_regex(arr, PATTERNS["full_name"]))
+    out = np.zeros(len(arr), dtype=bool)
+    if shaped.any():
+        word = pc.struct_field(pc.extract_regex(arr, r"^(?P<w>[A-Za-z'\-]+)"), [0])
+        known = _np(pc.is_in(pc.utf8_lower(word), value_set=first_names()))
+        comma = _np(pc.match_substring(arr, ","))
+        out |= shaped & known & ~comma
+        if (shaped & comma).any():  # "Last, First": the given name follows the comma
+            after = pc.replace_substring_regex(pc.filter(arr, pa.array(shaped & comma)),
+                                               r"^[^,]*,\s*", "")
+            w2 = pc.struct_field(pc.extract_regex(after, r"^(?P<w>[A-Za-z'\-]+)"), [0])
+            out |= _scatter(out, shaped & comma,
+                            _np(pc.is_in(pc.utf8_lower(w2), value_set=first_names())))
+    rest = ~shaped
+    if rest.any():
+        single = rest & _np(pc.match_substring_regex(arr, PATTERNS["word"]))
+        if single.any():
+            low = pc.utf8_lower(pc.filter(arr, pa.array(single)))
+            known = _np(pc.or_(pc.is_in(low, value_set=first_names()),
+                               pc.is_in(low, value_set=surnames())))
+            out |= _scatter(np.zeros(len(arr), dtype=bool), single, known)
+    return out
+
+
+def kind_mask(kind: str, arr: pa.Array | pa.ChunkedArray, cfg: BarcodeConfig | None = None,
+              learnt: tuple[tuple[int, ...], str] | None = None) -> np.ndarray:
+    """Row-wise whole-column rule for one kind over trimmed strings (nulls never match).
+
+    The same rules as :func:`confirm_mask`, arranged for speed on millions of rows: one
+    regular expression per kind, check digits and name lists only on rows whose shape already
+    matched.
+    """
+    cfg = cfg or BarcodeConfig()
+    if kind == "none":
+        return np.zeros(len(arr), dtype=bool)
+    if kind in ("branch", "patron_category"):
+        return present_mask(arr)
+    if kind in COUNT_REGEX:
+        return _np(pc.match_substring_regex(arr, COUNT_REGEX[kind]))
+    if kind in ("card_barcode", "item_barcode"):
+        return _barcode_kind_mask(arr, kind, cfg, learnt)
+    if kind == "person_name":
+        return _person_name_kind_mask(arr)
+    values = _contiguous(arr)
+    present = present_mask(values)
+    return confirm_mask(kind, values, cfg) & present
 
 
 def count_matches(kind: str, arr: pa.Array | pa.ChunkedArray, cfg: BarcodeConfig | None = None,
                   learnt: tuple[tuple[int, ...], str] | None = None) -> tuple[int, int]:
-    """(matching, non-empty) values of a trimmed string column, for the whole-column check.
+    """(matching, non-empty) values of a trimmed string column, for the whole-column check."""
+    present = present_mask(arr)
+    if not present.any():
+        return 0, 0
+    return int((kind_mask(kind, arr, cfg, learnt) & present).sum()), int(present.sum())
 
-    The same rules as :func:`confirm_mask`, arranged for speed on millions of rows: one
-    regular expression per kind, check digits computed only on the rows whose shape already
-    matched (zero-copy when every row did), no intermediate numpy masks.
+
+# ----------------------------------------------------------------------------- leak screen
+
+#: Identifiers looked for in every row of a column the sample did not call identifying. They
+#: are the checkable ones (a shape plus an @, separators or a check digit), so a single row is
+#: evidence on its own; names and street addresses need context that one cell does not give.
+LEAK_KINDS: tuple[str, ...] = ("email", "phone", "government_id", "card_number")
+#: Kinds whose shape also occurs in ordinary columns (random 13-19 digit IDs pass Luhn one
+#: time in ten): screened only when the sampled rows hold none, so a column of such IDs is
+#: judged by its sample, and a stray card number in a column without them is still found.
+_LEAK_NEEDS_CLEAN_SAMPLE = frozenset({"card_number"})
+_LEAK_DIGITS = "|".join(f"(?:{EMBEDDED[k]})" for k in LEAK_KINDS if k != "email")
+LEAK_KEEP = 1_000  # hit values kept (in memory only) to classify what leaked
+
+
+def _has_digit(arr: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether any byte of the column's character data is an ASCII digit (a cheap pre-filter)."""
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    for chunk in chunks:
+        if len(chunk) == 0 or not pa.types.is_string(chunk.type):
+            if len(chunk):
+                return True
+            continue
+        data = chunk.buffers()[2]
+        if data is not None and len(data):
+            raw = np.frombuffer(data, dtype=np.uint8)
+            if np.count_nonzero((raw - np.uint8(48)) < 10):
+                return True
+    return False
+
+
+def leak_mask(arr: pa.Array | pa.ChunkedArray, kinds: tuple[str, ...]
+              ) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Rows holding an embedded identifier of one of ``kinds``, and which kinds were found.
+
+    Cheap pre-filters keep this near the cost of reading the column: an ``@`` substring
+    search before the e-mail pattern, and a byte scan for any digit before the digit-based
+    patterns (a column of titles or branch names has none and costs one pass of numpy).
     """
-    cfg = cfg or BarcodeConfig()
-    present = _count(pc.greater(pc.utf8_length(arr), 0))
-    if present == 0 or kind == "none":
-        return 0, present
-    if kind in ("branch", "patron_category"):
-        return present, present
-    if kind in COUNT_REGEX:
-        return _count(pc.match_substring_regex(arr, COUNT_REGEX[kind])), present
-    if kind in ("card_barcode", "item_barcode"):
-        if learnt is not None:
-            lengths, prefix = learnt
-            rx = "|".join(f"^{prefix}\\d{{{w - len(prefix)}}}$" for w in lengths)
-            return _count(pc.match_substring_regex(arr, rx)), present
-        prefixes = cfg.patron_prefixes if kind == "card_barcode" else (
-            cfg.item_prefixes + cfg.patron_prefixes)
-        total = 0
-        for width in cfg.lengths:
-            rx = "^(?:" + "|".join(f"{re.escape(p)}\\d{{{width - len(p)}}}" for p in prefixes
-                                   if len(p) < width) + ")$"
-            shaped = pc.fill_null(pc.match_substring_regex(arr, rx), False)
-            n = _count(shaped)
-            if n == 0:
-                continue
-            if not cfg.check_digit:
-                total += n
-                continue
-            sub = arr if n == present and len(arr) == present else pc.filter(arr, shaped)
-            total += _luhn_count_fixed(sub, width)
-        return total, present
-    if kind == "person_name":
-        shaped = pc.fill_null(pc.match_substring_regex(arr, PATTERNS["full_name"]), False)
-        total = 0
-        if _count(shaped):
-            word = pc.struct_field(pc.extract_regex(arr, r"^(?P<w>[A-Za-z'\-]+)"), [0])
-            known = pc.fill_null(pc.is_in(pc.utf8_lower(word), value_set=first_names()), False)
-            comma = pc.fill_null(pc.match_substring(arr, ","), False)
-            total += _count(pc.and_(pc.and_(shaped, known), pc.invert(comma)))
-            if _count(comma):
-                after = pc.replace_substring_regex(pc.filter(arr, pc.and_(shaped, comma)),
-                                                   r"^[^,]*,\s*", "")
-                w2 = pc.struct_field(pc.extract_regex(after, r"^(?P<w>[A-Za-z'\-]+)"), [0])
-                total += _count(pc.fill_null(pc.is_in(pc.utf8_lower(w2),
-                                                      value_set=first_names()), False))
-        rest = pc.filter(arr, pc.invert(shaped))
-        if len(rest):
-            single = pc.fill_null(pc.match_substring_regex(rest, PATTERNS["word"]), False)
-            if _count(single):
-                low = pc.utf8_lower(pc.filter(rest, single))
-                total += _count(pc.or_(pc.is_in(low, value_set=first_names()),
-                                       pc.is_in(low, value_set=surnames())))
-        return total, present
-    values = pc.filter(arr, pc.greater(pc.fill_null(pc.utf8_length(arr), 0), 0))
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    return int(confirm_mask(kind, values, cfg).sum()), present
+    out = np.zeros(len(arr), dtype=bool)
+    found: list[str] = []
+    if len(arr) == 0:
+        return out, ()
+    if "email" in kinds:
+        at = _np(pc.match_substring(arr, "@"))
+        if at.any():
+            sub = pc.filter(arr, pa.array(at))
+            hit = _np(pc.match_substring_regex(sub, EMBEDDED["email"]))
+            if hit.any():
+                out |= _scatter(np.zeros(len(arr), dtype=bool), at, hit)
+                found.append("email")
+    digit_kinds = [k for k in kinds if k != "email"]
+    if digit_kinds and _has_digit(arr):
+        rough = _np(pc.match_substring_regex(arr, _LEAK_DIGITS))
+        if rough.any():
+            sub = _contiguous(pc.filter(arr, pa.array(rough)))
+            masks = _embedded_masks(sub)
+            for k in digit_kinds:
+                if masks[k].any():
+                    out |= _scatter(np.zeros(len(arr), dtype=bool), rough, masks[k])
+                    found.append(k)
+    return out, tuple(k for k in LEAK_KINDS if k in found)
+
+
+def leak_screen_kinds(kind: str, confidence: str, sample: pa.Array, cfg: BarcodeConfig,
+                      learnt: tuple[tuple[int, ...], str] | None) -> tuple[str, ...]:
+    """Which identifiers to look for in every row of a column, given its sampled verdict.
+
+    None for a column already judged identifying. Otherwise every kind of :data:`LEAK_KINDS`,
+    looked for among the values that do not fit the column's own kind (a date column's dates
+    are not searched for phone numbers), except kinds in ``_LEAK_NEEDS_CLEAN_SAMPLE`` that
+    the sampled rows already hold.
+    """
+    if kind in DIRECT_KINDS and confidence != "low":
+        return ()
+    sample = _contiguous(sample)
+    own = kind_mask(kind, sample, cfg, learnt)
+    residue = pc.filter(sample, pa.array(~own)) if own.any() else sample
+    _, seen = leak_mask(residue, LEAK_KINDS)
+    return tuple(k for k in LEAK_KINDS if not (k in _LEAK_NEEDS_CLEAN_SAMPLE and k in seen))
+
+
+@dataclass(frozen=True)
+class ColumnCheck:
+    """Whole-column counts for one column (or one chunk of it); never holds output values.
+
+    ``leak_values`` keeps up to :data:`LEAK_KEEP` values that the leak screen hit, in memory
+    only, so the caller can classify what leaked (:func:`classify`) and show its mask.
+    """
+
+    matches: int
+    present: int
+    leaks: int = 0
+    leak_kinds: tuple[str, ...] = ()
+    leak_values: pa.Array | None = None
+
+
+#: Kinds whose whole-column rule costs several kernels per row: on a column whose values
+#: repeat (names, addresses and cards of a loans export recur with every loan), checking each
+#: distinct value once and weighting it by its count is cheaper than checking every row.
+DISTINCT_WORTHWHILE: frozenset[str] = frozenset({
+    "person_name", "street_address", "card_barcode"})
+
+
+def estimated_distinct(sample: pa.Array) -> float:
+    """Chao1 estimate of how many distinct values the whole column holds, from its sample.
+
+    Used only to choose the cheaper of two exact ways to count (row by row, or distinct
+    values weighted by their counts), so an estimate that is off changes speed, not results.
+    """
+    if len(sample) == 0:
+        return 0.0
+    counts = pc.value_counts(sample).field("counts").to_numpy()
+    f1 = float((counts == 1).sum())
+    f2 = float((counts == 2).sum())
+    return len(counts) + (f1 * f1 / (2 * f2) if f2 else f1 * (f1 - 1) / 2)
+
+
+def check_column(kind: str, arr: pa.Array | pa.ChunkedArray, cfg: BarcodeConfig,
+                 learnt: tuple[tuple[int, ...], str] | None = None, *,
+                 screen: tuple[str, ...] = (), by_distinct: bool = False) -> ColumnCheck:
+    """Count one column's matches for its kind, and screen its other values for leaks.
+
+    ``arr`` is the raw column (trimmed here). ``by_distinct`` asks for the distinct-value
+    route (see :data:`DISTINCT_WORTHWHILE`); the counts are the same either way.
+    """
+    arr = trim(arr)
+    present = present_mask(arr)
+    n = int(present.sum())
+    if n == 0:
+        return ColumnCheck(0, 0)
+    if by_distinct and kind in DISTINCT_WORTHWHILE and not screen:
+        vc = pc.value_counts(arr if present.all() else pc.filter(arr, pa.array(present)))
+        counts = vc.field("counts").to_numpy()
+        ok = kind_mask(kind, vc.field("values"), cfg, learnt)
+        return ColumnCheck(int(counts[ok].sum()), n)
+    own = kind_mask(kind, arr, cfg, learnt) & present
+    matches = int(own.sum())
+    if not screen:
+        return ColumnCheck(matches, n)
+    rest = present & ~own
+    if not rest.any():
+        return ColumnCheck(matches, n)
+    residue = arr if rest.all() else pc.filter(arr, pa.array(rest))
+    hits, found = leak_mask(residue, screen)
+    leaks = int(hits.sum())
+    if not leaks:
+        return ColumnCheck(matches, n)
+    kept = _contiguous(pc.filter(residue, pa.array(hits)))[:LEAK_KEEP]
+    return ColumnCheck(matches, n, leaks, found, kept)
 
 
 # ----------------------------------------------------------------------------- masks

@@ -52,6 +52,9 @@ CSV_MODELS: dict[str, type[BaseModel]] = {
     "answers.csv": Answer,
     "disclosures.csv": Disclosure,
 }
+# Tables that must hold at least one row: an inventory without systems or flows is a
+# header saved without its data, not a library with nothing to assess.
+NON_EMPTY_TABLES = {"systems.csv": "system", "flows.csv": "flow"}
 # Columns a spreadsheet may leave blank; everything else must be filled in.
 OPTIONAL_COLUMNS = {
     "systems.csv": {"contract_ref", "privacy_policy_url", "privacy_policy_reviewed",
@@ -68,6 +71,9 @@ class _Problems:
     def __init__(self) -> None:
         self.items: list[Problem] = []
         self.warnings: list[str] = []
+        # Tables that could not be read at all: checking references into them would only
+        # bury the one real problem under dozens of "names no flow" follow-ons.
+        self.unreadable: set[str] = set()
 
     def add(self, file: str, field: str | None, expected: str, *, row: int | None = None,
             value: object = None, choices: Iterable[str] | None = None) -> None:
@@ -269,16 +275,26 @@ def _cell_converter(annotation: Any) -> tuple[str, Callable[[str], Any]]:
 
 
 def _read_csv(path: Path, rel: str, model: type[BaseModel], problems: _Problems) -> list[Any]:
+    records = _read_csv_rows(path, rel, model, problems)
+    if records is None:
+        problems.unreadable.add(rel)
+        return []
+    return records
+
+
+def _read_csv_rows(path: Path, rel: str, model: type[BaseModel], problems: _Problems
+                   ) -> list[Any] | None:
+    """The table's valid rows, or None when the file as a whole cannot be used."""
     raw = _read_bytes(path, rel, problems)
     if raw is None:
-        return []
+        return None
     text = _decode(raw, rel, problems)
     if text is None:
-        return []
+        return None
     if not text.strip():
         problems.add(rel, None, "is empty; it needs at least the header row "
                      "(copy it from the sample in the repository)")
-        return []
+        return None
     first_line = text.splitlines()[0]
     try:
         dialect = csv.Sniffer().sniff(first_line, delimiters=",;\t")
@@ -286,31 +302,51 @@ def _read_csv(path: Path, rel: str, model: type[BaseModel], problems: _Problems)
     except csv.Error:
         delimiter = ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    rows: list[list[str]] = []
     try:
-        rows = list(reader)
+        rows.extend(reader)
     except csv.Error as exc:
-        problems.add(rel, None, f"could not be read as CSV ({exc}); save it again as "
-                     "'CSV UTF-8 (comma delimited)'")
-        return []
+        # inspected, never shown: say which row and what to do instead
+        if "field larger" in str(exc):
+            reason = (f"has a cell longer than {csv.field_size_limit():,} characters; "
+                      "shorten it (keep long notes in a document and cite it)")
+        elif "NUL" in str(exc):
+            reason = ("contains a NUL byte, so it is not plain text; save it again as "
+                      "'CSV UTF-8 (comma delimited)'")
+        else:
+            reason = ("could not be read as CSV (a quote may be left open); save it again "
+                      "as 'CSV UTF-8 (comma delimited)'")
+        problems.add(rel, None, reason, row=len(rows) + 1)
+        return None
     header = [h.strip() for h in rows[0]]
     fields = {name: f for name, f in model.model_fields.items() if name != "row"}
-    required = set(fields) - OPTIONAL_COLUMNS.get(rel.split("/")[-1], set())
+    table = rel.split("/")[-1]
+    required = set(fields) - OPTIONAL_COLUMNS.get(table, set())
+    if len(header) == 1 and len(fields) > 1:
+        other = sorted({c for c in "|;\t:" if c in header[0]})
+        guess = f" (it looks separated by {', '.join(repr(c) for c in other)})" if other else ""
+        problems.add(rel, None, f"has only one column{guess}; lcopia reads comma-separated "
+                     "files: save it as 'CSV UTF-8 (comma delimited)'", row=1)
+        return None
     known = [h for h in header if h in fields]
     for h in header:
         if h and h not in fields:
             problems.add(rel, h, "is not a column lcopia knows; rename or remove it",
                          row=1, value=h, choices=fields)
-    for name in sorted(required - set(header)):
+    missing = sorted(required - set(header))
+    for name in missing:
         problems.add(rel, name, "column is missing from the header row", row=1)
-    if len(header) == 1 and len(fields) > 1:
-        problems.add(rel, None, "has only one column; is the separator a comma? "
-                     "Save it as 'CSV UTF-8 (comma delimited)'", row=1)
-        return []
+    if missing:
+        return None  # every row would repeat "is required"; the header is the one fix
     converters = {name: _cell_converter(fields[name].annotation) for name in known}
     records = []
     body = rows[1:]
     while body and not any(c.strip() for c in body[-1]):
         body.pop()  # spreadsheets leave trailing blank rows
+    if not body and table in NON_EMPTY_TABLES:
+        problems.add(rel, None, f"has only the header row; add one row per "
+                     f"{NON_EMPTY_TABLES[table]} (the sample in the repository shows how)")
+        return None
     for offset, cells in enumerate(body):
         rownum = offset + 2
         if not any(c.strip() for c in cells):
@@ -706,7 +742,8 @@ def load(data_dir: Path | str = Path("data"), *, as_of: dt.date | None = None) -
         inventory = Inventory(library=library, systems=tables["systems.csv"],
                               flows=tables["flows.csv"], answers=tables["answers.csv"],
                               disclosures=tables["disclosures.csv"])
-        _check_inventory(inventory, policy, taxonomy, as_of, problems)
+        if not problems.unreadable:
+            _check_inventory(inventory, policy, taxonomy, as_of, problems)
     if problems.items or policy is None or taxonomy is None or inventory is None:
         if not problems.items:
             problems.add(str(root), None, "could not be loaded")

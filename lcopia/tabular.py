@@ -1,9 +1,12 @@
 """Read evidence exports as text, in bounded memory, without ever echoing their contents.
 
-Every format becomes a stream of pyarrow record batches whose columns are all strings (an
-empty cell is null): ZIP codes and barcodes keep their leading zeros, and memory stays at a
-few blocks however long the file is. The CSV path is pyarrow's streaming reader, which on
-this kind of machine parses faster than a whole-file ``read_csv`` with type inference.
+Every format becomes pyarrow data whose columns are all strings (an empty cell is null): ZIP
+codes and barcodes keep their leading zeros. Two ways to read, with the same result:
+
+- :meth:`Source.read_table` reads the whole file at once; for CSV this is pyarrow's
+  multithreaded ``read_csv`` (both cores parse), the fastest way to get text columns;
+- :meth:`Source.batches` streams record batches, so memory stays at a few blocks however long
+  the file is (the scanner uses it above a size threshold).
 
 Library errors (pyarrow, openpyxl, json) quote the offending row in their messages, so every
 one is caught here and replaced by an :class:`~lcopia.errors.EvidenceError` that names the
@@ -64,40 +67,66 @@ class Source:
         else:
             yield from _jsonl_batches(self)
 
+    def read_table(self) -> pa.Table:
+        """The whole file as one table of string columns; raises EvidenceError.
+
+        CSV goes through pyarrow's multithreaded ``read_csv`` (measured here: about as fast as
+        the floor a type-inferring read sets, and 1.5-2x faster than streaming); other formats
+        are collected from :meth:`batches`.
+        """
+        schema = pa.schema([(c, pa.string()) for c in self.columns])
+        if self.format in ("csv", "tsv"):
+            skipped = [0]
+            try:
+                table = pacsv.read_csv(self.path, **self._csv_options(skipped, streaming=False))
+            except (pa.ArrowInvalid, pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
+                raise self._csv_error(exc) from None
+            self.rows_skipped = skipped[0]
+            return table
+        return pa.Table.from_batches(list(self.batches()), schema=schema)
+
     # ------------------------------------------------------------------ csv
-    def _csv_batches(self) -> Iterator[pa.RecordBatch]:
-        skipped = [0]
+    def _csv_options(self, skipped: list[int], *, streaming: bool) -> dict[str, object]:
+        """Reader options shared by both CSV paths, so they parse every file the same way."""
 
         def on_invalid(_row: object) -> str:
             skipped[0] += 1  # a row with the wrong number of fields; never looked at
             return "skip"
 
-        types = {name: pa.string() for name in self.columns}
+        read = {"block_size": BLOCK_BYTES} if streaming else {}
+        return {
+            "read_options": pacsv.ReadOptions(
+                encoding=self.encoding or "utf8", column_names=self.columns,
+                skip_rows=0 if self.header_missing else 1, **read),
+            "parse_options": pacsv.ParseOptions(
+                delimiter=self.delimiter or ",", newlines_in_values=True,
+                invalid_row_handler=on_invalid),
+            "convert_options": pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in self.columns}, null_values=[""],
+                strings_can_be_null=True, quoted_strings_can_be_null=True),
+        }
+
+    def _csv_error(self, exc: BaseException) -> Exception:
+        """The error to raise for a parser failure: a UTF-8 retry, or a value-free message."""
+        text = str(exc).lower()  # inspected, never shown: it may quote a row
+        if (self.encoding in (None, "utf8", "utf-8")
+                and ("utf8" in text or "utf-8" in text or isinstance(exc, UnicodeDecodeError))):
+            return _RetryAs()
+        return EvidenceError(
+            self.display, "could not be parsed as delimited text (a quote may be left open "
+            "or the file may be cut short)",
+            "Export the file again, or open and re-save it as CSV (UTF-8)")
+
+    def _csv_batches(self) -> Iterator[pa.RecordBatch]:
+        skipped = [0]
         try:
-            reader = pacsv.open_csv(
-                self.path,
-                read_options=pacsv.ReadOptions(
-                    encoding=self.encoding or "utf8", column_names=self.columns,
-                    skip_rows=0 if self.header_missing else 1, block_size=BLOCK_BYTES),
-                parse_options=pacsv.ParseOptions(
-                    delimiter=self.delimiter or ",", newlines_in_values=True,
-                    invalid_row_handler=on_invalid),
-                convert_options=pacsv.ConvertOptions(
-                    column_types=types, null_values=[""], strings_can_be_null=True,
-                    quoted_strings_can_be_null=True))
+            reader = pacsv.open_csv(self.path, **self._csv_options(skipped, streaming=True))
             for batch in reader:
                 self.rows_skipped = skipped[0]
                 yield batch
             self.rows_skipped = skipped[0]
         except (pa.ArrowInvalid, pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
-            text = str(exc).lower()  # inspected, never shown: it may quote a row
-            if (self.encoding in (None, "utf8", "utf-8")
-                    and ("utf8" in text or "utf-8" in text or isinstance(exc, UnicodeDecodeError))):
-                raise _RetryAs from None
-            raise EvidenceError(
-                self.display, "could not be parsed as delimited text (a quote may be left open "
-                "or the file may be cut short)",
-                "Export the file again, or open and re-save it as CSV (UTF-8)") from None
+            raise self._csv_error(exc) from None
 
 
 # ----------------------------------------------------------------------------- sniffing
