@@ -146,6 +146,7 @@ def cmd_assess(args: argparse.Namespace) -> int:
         jobs=args.jobs,
         previous=args.previous,
         progress=not args.quiet,
+        cell_timeout=args.cell_timeout,
     )
     _emit(result.summary())
     return 0
@@ -200,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, default=Path("reports"), help="reports folder")
     p.add_argument("--jobs", type=_positive_int, default=2, help="notebooks run at once")
     p.add_argument("--previous", type=Path, help="an earlier run folder to compare against")
+    p.add_argument("--cell-timeout", type=_positive_int, default=600, metavar="SECONDS",
+                   help="longest a notebook cell may run before the run stops (default 600)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_assess)
     return parser
