@@ -71,7 +71,7 @@ def _warn(text: str) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from lcopia.load import load, summary
 
-    bundle = load(args.data)
+    bundle = load(args.data, as_of=args.as_of)
     for warning in bundle.warnings:
         _warn(f"warning: {warning}")
     _emit(summary(bundle))
@@ -168,6 +168,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("validate", help="check the policy, taxonomy and inventory files")
     data_opt(p)
+    p.add_argument("--as-of", type=_date,
+                   help="also refuse dates after this assessment date, YYYY-MM-DD")
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("score", help="score every flow and system; print the assessment")

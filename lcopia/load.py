@@ -141,6 +141,12 @@ def _decode(raw: bytes, rel: str, problems: _Problems) -> str | None:
     if b"\x00" in raw[:4096]:
         problems.add(rel, None, "is binary, not text; save it as 'CSV UTF-8 (comma delimited)'")
         return None
+    nul = raw.find(b"\x00")
+    if nul >= 0:  # a NUL further in would end up inside an id, unseen
+        line = raw.count(b"\n", 0, nul) + 1
+        problems.add(rel, None, f"contains a NUL byte on line {line}, "
+                     "so it is not plain text; save it again as 'CSV UTF-8 (comma delimited)'")
+        return None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -168,8 +174,16 @@ def _yaml(path: Path, rel: str, problems: _Problems) -> Any:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = f"line {mark.line + 1}" if mark else "somewhere"
-        problems.add(rel, None, f"is not valid YAML at {line}: {exc.problem or exc.context}; "
-                     "check indentation and quotes there")
+        what = str(exc.problem or exc.context)
+        if what.startswith("duplicate key"):
+            fix = "keep one of the two and delete the other"
+        elif what.startswith("aliases"):
+            fix = "write the value out in full where the alias is"
+        elif what.startswith("nested deeper"):
+            fix = "lcopia files are a few levels deep; look for unclosed brackets there"
+        else:
+            fix = "check indentation and quotes there"
+        problems.add(rel, None, f"is not valid YAML at {line}: {what}; {fix}")
         return None
     except yaml.YAMLError as exc:
         problems.add(rel, None, f"is not valid YAML ({type(exc).__name__})")

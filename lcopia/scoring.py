@@ -416,7 +416,18 @@ def severity_of(flow: Flow, ctx: Context) -> tuple[str, int, list[str]]:
     return tier, min(severity, top), reasons
 
 
-def score_flow(flow: Flow, ctx: Context, evaluated: list[Evaluated]) -> FlowScore:
+def bearing_on(evaluated: list[Evaluated]) -> dict[tuple[str, str], list[Evaluated]]:
+    """Mitigating evaluations indexed by (scope, target), so each flow finds its own at once."""
+    index: dict[tuple[str, str], list[Evaluated]] = defaultdict(list)
+    for e in evaluated:
+        if e.control.mitigates:
+            index[(e.control.applies_to, e.target_id)].append(e)
+    return index
+
+
+def score_flow(flow: Flow, ctx: Context,
+               index: dict[tuple[str, str], list[Evaluated]]) -> FlowScore:
+    """Severity, exposure factors and the three risks of one flow."""
     scales = ctx.scales
     system = ctx.systems[flow.system_id]
     tier, severity, reasons = severity_of(flow, ctx)
@@ -424,10 +435,9 @@ def score_flow(flow: Flow, ctx: Context, evaluated: list[Evaluated]) -> FlowScor
     points = {f.id: f.points for f in scales.likelihood_factors}
     credit = scales.control_credit
     best = max(credit.values(), default=0.0)
-    relevant = [e for e in evaluated if e.control.mitigates and (
-        e.control.applies_to == "library"
-        or (e.control.applies_to == "system" and e.target_id == flow.system_id)
-        or (e.control.applies_to == "flow" and e.target_id == flow.flow_id))]
+    relevant = [*index.get(("library", "library"), []),
+                *index.get(("system", flow.system_id), []),
+                *index.get(("flow", flow.flow_id), [])]
 
     def exposure(status_credit: Callable[[Evaluated], float]) -> float:
         """Base plus each present factor's points, less the credit of controls addressing it."""
@@ -793,8 +803,8 @@ def _actions(findings: list[Finding], flow_scores: dict[str, FlowScore], ctx: Co
             due=min((f.due for f in group if f.due), default=None),
             residual_risk=head.risk, planned_risk=max(planned, default=min(head.risk, 1)),
             band=head.band, ala_priority=head.ala_priority))
-    items.sort(key=lambda a: (-a.residual_risk, not any(
-        f.hard_gate for f in findings if f.id in a.finding_ids),
+    hard = {f.id for f in findings if f.hard_gate}
+    items.sort(key=lambda a: (-a.residual_risk, not any(i in hard for i in a.finding_ids),
         prio.get(a.ala_priority or "", len(prio)), a.control_id or "~", a.subject,
         a.finding_ids[0]))
     return [a.model_copy(update={"rank": i + 1}) for i, a in enumerate(items)]
@@ -812,7 +822,8 @@ def assess(bundle: Bundle, as_of: dt.date, *, evidence: EvidenceReport | None = 
     ctx = _context(bundle, as_of, flows, systems, evidence)
     scales = ctx.scales
     evaluated = evaluate_controls(ctx)
-    flow_scores = {f.flow_id: score_flow(f, ctx, evaluated)
+    index = bearing_on(evaluated)
+    flow_scores = {f.flow_id: score_flow(f, ctx, index)
                    for f in sorted(ctx.flows, key=lambda f: f.flow_id)}
     top_risk = max((s.residual_risk for s in flow_scores.values()), default=1)
 
@@ -833,12 +844,17 @@ def assess(bundle: Bundle, as_of: dt.date, *, evidence: EvidenceReport | None = 
                   for sid in sorted(ctx.systems)]
     sys_rank = _rank(sys_totals)
     failing_systems = {v.system_id for v in violations if v.system_id}
+    by_system: dict[str, list[Evaluated]] = defaultdict(list)
+    for e in evaluated:
+        if e.control.applies_to == "system":
+            by_system[e.target_id].append(e)
+        elif e.control.applies_to == "flow":
+            by_system[e.target.system_id].append(e)
     system_scores = []
     for sid, total in sys_totals:
         s = ctx.systems[sid]
         fl = [flow_scores[f.flow_id] for f in ctx.flows_by_system.get(sid, [])]
-        mine = [e for e in evaluated if e.target_id == sid or
-                (e.control.applies_to == "flow" and e.target.system_id == sid)]
+        mine = by_system.get(sid, [])
         residual = max((f.residual_risk for f in fl), default=0)
         system_scores.append(SystemScore(
             system_id=sid, name=s.name, vendor=s.vendor, kind=s.kind, flows=len(fl),

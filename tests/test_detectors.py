@@ -6,6 +6,7 @@ import re
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -221,3 +222,47 @@ def test_name_lists_are_loaded_from_the_bundled_public_domain_files():
     assert len(firsts) > 4000 and "mary" in firsts.to_pylist()
     assert "in" not in firsts.to_pylist()  # function words that are also census names
     assert np.isin(["smith", "johnson"], d.surnames().to_pylist()).all()
+
+
+# ----------------------------------------------------------------------------- whole columns
+
+
+@given(st.lists(st.from_regex(r"\A[23][0-9]{13}\Z"), min_size=1, max_size=60))
+@settings(max_examples=40, deadline=None)
+def test_the_byte_level_barcode_check_agrees_with_the_pattern_path(numbers):
+    cfg = d.BarcodeConfig()
+    fast = d.kind_mask("card_barcode", pa.array(numbers), cfg)  # all 14 digits: byte path
+    general = d.kind_mask("card_barcode", pa.array([*numbers, None]), cfg)[:-1]
+    assert fast.tolist() == general.tolist() == [
+        n.startswith("2") and d.luhn_ok(n) for n in numbers]
+
+
+@pytest.mark.parametrize("by_distinct", [False, True])
+def test_whole_column_counts_are_the_same_row_by_row_or_by_distinct_value(by_distinct):
+    names = pa.chunked_array([["Maria Lopez", " Ann Lee", None, "Lee, Ann"],
+                              ["The Silent River", "Maria Lopez", "", "Smith"]])
+    check = d.check_column("person_name", names, d.BarcodeConfig(), by_distinct=by_distinct)
+    assert (check.matches, check.present) == (5, 6)
+    encoded = d.check_column("person_name", pc.dictionary_encode(names), d.BarcodeConfig())
+    assert (encoded.matches, encoded.present) == (5, 6)
+
+
+def test_the_leak_screen_finds_a_card_number_among_ids_without_separators():
+    ids = [f"L{n:08d}" for n in range(5000)]
+    hits, found = d.leak_mask(pa.array(ids), d.LEAK_KINDS)
+    assert not hits.any() and found == ()
+    ids[3210] = "paid with 4111111111111111"
+    hits, found = d.leak_mask(pa.array(ids), d.LEAK_KINDS)
+    assert np.flatnonzero(hits).tolist() == [3210] and found == ("card_number",)
+
+
+def test_timestamps_read_as_bytes_match_exactly_what_the_pattern_matches():
+    values = ["2024-09-25 04:56:59", "1999-12-31T23:59:00", "2124-09-25 04:56:59",
+              "2024-09-25x04:56:59", "2024/09/25 04:56:59", "20a4-09-25 04:56:59",
+              "1899-01-01 00:00:00", "2024-13-45 99:99:99", "12/31/2024 10:00:00"]
+    assert d._stamp_rows(pa.array(values)) is not None  # all 19 bytes: the byte path runs
+    for kind in ("date", "dob"):
+        fast = d.kind_mask(kind, pa.array(values))  # one length, no nulls: byte path
+        slow = d._np(pc.match_substring_regex(pa.array(values), d.COUNT_REGEX[kind]))
+        assert fast.tolist() == slow.tolist()
+        assert fast.tolist()[:3] == [True, True, False] and fast.tolist()[-1]

