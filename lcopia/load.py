@@ -162,11 +162,14 @@ def _decode(raw: bytes, rel: str, problems: _Problems) -> str | None:
     return text
 
 
-def _yaml(path: Path, rel: str, problems: _Problems) -> Any:
+def _read_text(path: Path, rel: str, problems: _Problems) -> str | None:
+    """The file's text, or None after recording why it cannot be read."""
     raw = _read_bytes(path, rel, problems)
-    if raw is None:
-        return None
-    text = _decode(raw, rel, problems)
+    return None if raw is None else _decode(raw, rel, problems)
+
+
+def _yaml(path: Path, rel: str, problems: _Problems) -> Any:
+    text = _read_text(path, rel, problems)
     if text is None:
         return None
     try:
@@ -299,10 +302,7 @@ def _read_csv(path: Path, rel: str, model: type[BaseModel], problems: _Problems)
 def _read_csv_rows(path: Path, rel: str, model: type[BaseModel], problems: _Problems
                    ) -> list[Any] | None:
     """The table's valid rows, or None when the file as a whole cannot be used."""
-    raw = _read_bytes(path, rel, problems)
-    if raw is None:
-        return None
-    text = _decode(raw, rel, problems)
+    text = _read_text(path, rel, problems)
     if text is None:
         return None
     if not text.strip():
