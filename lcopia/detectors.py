@@ -1,8 +1,12 @@
 """Identifier detection for export columns: column-name hints plus vectorised value checks.
 
 A column is classified from a sample of its values (every pattern is tried), then the winning
-pattern is confirmed on the whole column with the same vectorised function, so a million-row
-export costs one regular expression per column instead of every pattern on every row.
+pattern is confirmed on the whole column (:func:`check_column`), so a million-row export costs
+about one pass per column instead of every pattern on every row: repeated values are checked
+once each, fixed-width barcodes and timestamps straight on their bytes. A column the sample
+did not call identifying is still screened on every row for checkable identifiers (e-mail,
+phone, SSN, card numbers; :func:`leak_mask`) behind byte pre-filters, because a single leaked
+value past the sample is a disclosure.
 
 Why several signals: patterns alone confuse things that look alike. A "Firstname Lastname"
 shape matches half of all book titles, so names also need a first-name dictionary; 14-digit
@@ -541,9 +545,13 @@ def trim(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
         offsets = np.frombuffer(buffers[1], dtype=np.int32)[
             chunk.offset: chunk.offset + len(chunk) + 1]
         data = np.frombuffer(buffers[2], dtype=np.uint8)
-        starts, ends = offsets[:-1], offsets[1:]
-        filled = ends > starts  # a null's slot is empty, so it is never looked at
-        if _WS_BYTES[data[starts[filled]]].any() or _WS_BYTES[data[ends[filled] - 1]].any():
+        if not len(data):
+            continue
+        # an empty value (or a null) reads a neighbour's byte instead: that can only ask
+        # for a trim that was not needed, never skip one that was
+        first = np.take(data, offsets[:-1], mode="clip")
+        last = np.take(data, offsets[1:] - 1, mode="clip")
+        if _WS_BYTES[first].any() or _WS_BYTES[last].any():
             return pc.utf8_trim_whitespace(arr)
     return arr
 
@@ -888,13 +896,14 @@ class ColumnCheck:
     leak_values: pa.Array | None = None
 
 
-#: Kinds whose whole-column rule costs several kernels per row: checking each distinct value
-#: once pays as soon as values repeat a few times (names, addresses and cards of a loans
-#: export recur with every loan). For the other kinds hashing a million strings costs about
-#: as much as their one regular expression, so they take that route only when values repeat
-#: a great deal (ZIP codes, branches, phone numbers of a small sample).
+#: Kinds whose whole-column rule costs much more than hashing a value: checking each distinct
+#: value once pays as soon as values repeat a few times (names, addresses, e-mails and cards
+#: of a loans export recur with every loan; measured on 1M loans of 50,000 patrons: names
+#: 0.16 s row by row, 0.04 s by distinct value; e-mails 0.15 s and 0.04 s). For the other
+#: kinds hashing costs about as much as their check, so they take that route only when
+#: values repeat a great deal (ZIP codes, branches, phone numbers).
 DISTINCT_WORTHWHILE: frozenset[str] = frozenset({
-    "person_name", "street_address", "card_barcode"})
+    "person_name", "street_address", "card_barcode", "email"})
 
 
 def estimated_distinct(sample: pa.Array) -> float:

@@ -198,6 +198,16 @@ def _yaml(path: Path, rel: str, problems: _Problems) -> Any:
     return data
 
 
+def read_yaml(path: Path, rel: str) -> Any:
+    """One YAML file read as strictly as the policy (no duplicate keys, aliases or deep
+    nesting), for other modules' own data files; raises InventoryError naming ``rel``."""
+    problems = _Problems()
+    data = _yaml(path, rel, problems)
+    if problems.items:
+        raise InventoryError(problems.items, problems.warnings)
+    return data
+
+
 def _model_problems(exc: ValidationError, rel: str, problems: _Problems,
                     row: int | None = None, prefix: str = "") -> None:
     for err in exc.errors():

@@ -31,6 +31,9 @@ from lcopia.errors import EvidenceError
 
 HEAD_BYTES = 64 * 1024
 BLOCK_BYTES = 1 << 20  # 1 MiB CSV blocks: fastest streaming block size measured here
+#: Blocks of a whole-file read: as fast as 1 MiB on two cores (0.28 s for 1M rows), and 8x
+#: fewer chunks per column means 8x fewer steps for every later per-chunk numpy pass.
+WHOLE_BLOCK_BYTES = 8 << 20
 ROW_CHUNK = 65_536  # rows per batch for formats parsed in Python (XLSX, JSON lines)
 MAX_JSON_ARRAY_BYTES = 256 * 1024 * 1024
 
@@ -96,7 +99,7 @@ class Source:
             skipped[0] += 1  # a row with the wrong number of fields; never looked at
             return "skip"
 
-        read = {"block_size": BLOCK_BYTES} if streaming else {}
+        read = {"block_size": BLOCK_BYTES if streaming else WHOLE_BLOCK_BYTES}
         return {
             "read_options": pacsv.ReadOptions(
                 encoding=self.encoding or "utf8", column_names=self.columns,

@@ -520,6 +520,8 @@ def test_timestamps_read_from_their_bytes_give_the_dates_strptime_gives():
     values = ["2024-09-25 04:56:59", "2023-02-29 10:00:00", "2024-02-29 10:00:00",
               "2023-13-01 10:00:00", "2023-00-10 10:00:00", "0999-01-01 10:00:00",
               "1970-01-01 00:00:00", "2026-11-30 17:00:00", "01/15/2025 10:00:00",
+              "2000-02-29 10:00:00", "1900-02-29 10:00:00", "2023-04-31 10:00:00",
+              "2023-12-31 23:59:59",
               "not a date at all!!"]
     arr = pa.array(values)
     assert evidence._iso_days(arr) is not None  # one length, no nulls: the byte path runs
@@ -527,3 +529,24 @@ def test_timestamps_read_from_their_bytes_give_the_dates_strptime_gives():
         evidence._parse_dates_text(arr).to_pylist()
     assert evidence._parse_dates(arr).to_pylist()[:2] == [dt.date(2024, 9, 25),
                                                           dt.date(2023, 3, 1)]
+
+
+def test_l_diversity_and_class_sizes_equal_a_brute_force_count(tmp_path):
+    rng = np.random.default_rng(11)
+    rows = []
+    for _ in range(300):
+        zip_code = str(65800 + rng.integers(0, 4))
+        choices = ["Romance"] if zip_code == "65800" else ["Romance", "History", "Poetry"]
+        rows.append([zip_code, ["Adult", "Teen", "Senior"][rng.integers(0, 3)],
+                     choices[rng.integers(0, len(choices))]])
+    path = write_csv(tmp_path / "l.csv", ["zip", "patron_type", "genre"], rows)
+    result = scan(path, quasi=["zip", "patron_type"], sensitive="genre", k=20)
+    classes = Counter((r[0], r[1]) for r in rows)
+    genres: dict[tuple[str, str], set[str]] = {}
+    for r in rows:
+        genres.setdefault((r[0], r[1]), set()).add(r[2])
+    assert result.k_min == min(classes.values())
+    assert result.records_below_k == sum(v for v in classes.values() if v < 20)
+    assert result.l_diversity == min(len(g) for g in genres.values())
+    assert result.records_below_l == sum(classes[c] for c, g in genres.items() if len(g) < 2)
+    assert result.l_diversity == 1 and result.records_below_l > 0
