@@ -175,13 +175,13 @@ def main() -> int:
     naive_total, each, naive_render = naive(DATA, WORK / "sample")
     run_total, manifest = runner(DATA, WORK / "sample", args.jobs)
     nb_times = manifest["notebooks"]
-    render = manifest["steps"].get("board report html, pdf and exports", 0.0)
+    render = manifest["steps"].get("board report html and pdf", 0.0)
     n_nb = len(each)
     print(f"\nShipped sample: {n_nb} notebooks")
     print(f"  naive (papermill CLI, sequential): {naive_total:6.1f} s "
           f"(notebooks {naive_total - naive_render:5.1f} s + exports/PDF {naive_render:4.1f} s)")
     print(f"  runner (warm kernels, jobs={args.jobs}):    {run_total:6.1f} s "
-          f"(exports/PDF {render:4.1f} s)")
+          f"(HTML/PDF {render:4.1f} s)")
     print(f"  speed-up, whole run:               {naive_total / run_total:6.2f}x")
     nb_naive = naive_total - naive_render
     nb_runner = run_total - render
@@ -200,9 +200,9 @@ def main() -> int:
         rows.append((n, total, m["steps"], naive_n, m["notebooks"]["04_board_report"]))
     print("\nGrowth with the number of systems (runner, end to end)")
     print(f"  {'systems':>7} {'total s':>8} {'start s':>8} {'01-03 s':>8} {'04 s':>6} "
-          f"{'html+pdf+exports s':>18} {'naive s':>8}")
+          f"{'html+pdf s':>18} {'naive s':>8}")
     for n, total, steps, naive_n, board in rows:
-        tail = steps.get("board report html, pdf and exports", 0.0)
+        tail = steps.get("board report html and pdf", 0.0)
         print(f"  {n:>7} {total:>8.1f} {steps.get('kernels ready, results computed', 0):>8.1f} "
               f"{steps.get('notebooks 01-03', 0):>8.1f} {board:>6.1f} {tail:>18.1f} "
               f"{'' if naive_n is None else f'{naive_n:.1f}':>8}")
