@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from lcopia.errors import UsageError
 from lcopia.evidence import EvidenceReport, scan_manifest
 from lcopia.load import load
 from lcopia.models import Assessment, Bundle
@@ -23,6 +24,7 @@ from lcopia.web import WebReport, audit_folder
 
 RESULTS_FILE = "results.json"
 _cache: dict[tuple[object, ...], Results] = {}
+_stored: dict[tuple[object, ...], Results] = {}
 
 
 class Results(BaseModel):
@@ -80,13 +82,28 @@ def write_atomic(path: Path, text: str) -> None:
 
 def results(data_dir: Path | str, as_of: dt.date | str, run_dir: Path | str | None = None
             ) -> Results:
-    """The run's results: read from ``run_dir/results.json`` if there, else computed."""
-    day = dt.date.fromisoformat(as_of) if isinstance(as_of, str) else as_of
-    if run_dir:
-        stored = Path(run_dir) / RESULTS_FILE
-        if stored.is_file():
-            return Results.model_validate_json(stored.read_text(encoding="utf-8"))
+    """The run's results: read from ``run_dir/results.json`` if there, else computed.
+
+    Notebook parameters arrive as strings: ``as_of`` may be ``YYYY-MM-DD`` and an empty
+    ``run_dir`` means a standalone run, which computes and writes nothing. A stored
+    results.json is parsed once per process while it is unchanged, so warm kernels running
+    many notebooks of one run do not parse it again and again.
+    """
+    try:
+        day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
+    except ValueError:
+        raise UsageError(f"as_of must be a date written YYYY-MM-DD, got {as_of!r}") from None
+    folder = Path(run_dir) if run_dir is not None and str(run_dir).strip() else None
+    if folder is None:
+        return compute(data_dir, day)
+    stored = folder / RESULTS_FILE
+    if stored.is_file():
+        st = stored.stat()
+        key = (str(stored.resolve()), st.st_mtime_ns, st.st_size)
+        if key not in _stored:
+            _stored.clear()
+            _stored[key] = Results.model_validate_json(stored.read_text(encoding="utf-8"))
+        return _stored[key]
     found = compute(data_dir, day)
-    if run_dir:
-        write_atomic(Path(run_dir) / RESULTS_FILE, found.model_dump_json(indent=1))
+    write_atomic(stored, found.model_dump_json(indent=1))
     return found

@@ -137,14 +137,10 @@ _ENV = _env()
 
 
 def load_results(data_dir: str | Path, as_of: str | dt.date, run_dir: str | Path = "") -> Results:
-    """The notebook's one entry point: parameters as strings in, validated results out."""
+    """The notebook's one entry point (see ``lcopia.pipeline.results``)."""
     from lcopia import pipeline
 
-    try:
-        when = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
-    except ValueError:
-        raise UsageError(f"as_of must be a date written YYYY-MM-DD, got {as_of!r}") from None
-    return pipeline.results(Path(data_dir), when, Path(run_dir) if str(run_dir) else None)
+    return pipeline.results(data_dir, as_of, run_dir)
 
 
 # --------------------------------------------------------------------------- sections

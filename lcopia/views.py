@@ -32,10 +32,6 @@ RECEIVES = {"ip_address": "IP address", "page_url": "page address", "search_term
             "search terms", "patron_id": "patron id", "session_id": "session id",
             "ad_ids": "advertising ids", "cookies": "cookies"}
 
-# A warm kernel runs many notebooks of one assessment; each reads the same results.json.
-# Parsing it once per kernel (keyed by the file's identity) keeps one more system cheap.
-_loaded: dict[tuple[str, int, int], Results] = {}
-
 
 @dataclass(frozen=True)
 class Note:
@@ -53,25 +49,10 @@ class Note:
 
 
 def load(data_dir: str | Path, as_of: str | dt.date, run_dir: str | Path = "") -> Results:
-    """The notebook's results: the run's results.json when there is a run folder, else
-    computed from ``data_dir`` (a standalone run writes nothing)."""
+    """The notebook's results (see ``lcopia.pipeline.results``)."""
     from lcopia import pipeline
 
-    try:
-        day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
-    except ValueError:
-        raise UsageError(f"as_of must be a date written YYYY-MM-DD, got {as_of!r}") from None
-    if not str(run_dir).strip():
-        return pipeline.compute(Path(data_dir), day)
-    stored = Path(run_dir) / pipeline.RESULTS_FILE
-    if stored.is_file():
-        st = stored.stat()
-        key = (str(stored.resolve()), st.st_mtime_ns, st.st_size)
-        if key not in _loaded:
-            _loaded.clear()
-            _loaded[key] = pipeline.results(Path(data_dir), day, Path(run_dir))
-        return _loaded[key]
-    return pipeline.results(Path(data_dir), day, Path(run_dir))
+    return pipeline.results(data_dir, as_of, run_dir)
 
 
 def _yesno(value: Any) -> str:
