@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import importlib.util
 import json
 import os
 from collections import Counter
@@ -14,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
-from conftest import AS_OF, DATA, ROOT, run_cli
+from conftest import AS_OF, DATA, ROOT, load_script, run_cli
 
 from lcopia import evidence
 from lcopia.errors import EvidenceError, InventoryError, UsageError
@@ -396,11 +395,7 @@ EVERGREEN = ROOT.parent / "shared" / "testdata" / "evergreen-concerto"
 
 @pytest.mark.skipif(not EVERGREEN.is_dir(), reason="Evergreen sample data not present")
 def test_evergreen_recall_meets_the_measured_floor():
-    spec = importlib.util.spec_from_file_location(
-        "evergreen_accuracy", ROOT / "benchmarks" / "evergreen_accuracy.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("benchmarks/evergreen_accuracy.py")
     result = module.evaluate(EVERGREEN, ROOT / "benchmarks" / "evergreen_truth.yaml")
     per_kind = result["per_kind"]
     assert per_kind["card_barcode"]["recall"] >= 1.0
@@ -422,12 +417,7 @@ def test_the_same_file_and_date_give_the_same_json_bytes():
 
 
 def _generator():
-    spec = importlib.util.spec_from_file_location(
-        "make_evidence_samples", ROOT / "scripts" / "make_evidence_samples.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/make_evidence_samples.py")
 
 
 def _both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, **kw) -> tuple[str, str]:

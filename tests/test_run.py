@@ -12,7 +12,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
@@ -85,16 +87,28 @@ def previous(sample_run: tuple[subprocess.CompletedProcess, Path], tmp_path: Pat
     return reports
 
 
+def templates_with(tmp_path: Path, name: str, edit: Callable[[Any], None]) -> Path:
+    """A private copy of the notebook templates with one template changed by ``edit``."""
+    folder = tmp_path / "notebooks"
+    shutil.copytree(NOTEBOOK_DIR, folder)
+    path = folder / name
+    nb = nbformat.read(str(path), as_version=4)
+    edit(nb)
+    nbformat.write(nb, str(path))
+    return folder
+
+
+def last_cell(source: str) -> Callable[[Any], None]:
+    """An edit that replaces a template's last cell with ``source``."""
+    def edit(nb: Any) -> None:
+        nb.cells[-1].source = source
+    return edit
+
+
 @pytest.fixture
 def failing_notebooks(tmp_path: Path) -> Path:
     """A copy of the templates whose system notebook fails in its last cell."""
-    folder = tmp_path / "notebooks"
-    shutil.copytree(NOTEBOOK_DIR, folder)
-    path = folder / "02_system.ipynb"
-    nb = nbformat.read(str(path), as_version=4)
-    nb.cells[-1].source = PLANTED
-    nbformat.write(nb, str(path))
-    return folder
+    return templates_with(tmp_path, "02_system.ipynb", last_cell(PLANTED))
 
 
 def _start(cmd: list[str]) -> subprocess.Popen:
@@ -195,13 +209,11 @@ def test_misspelled_parameter_is_refused_naming_the_valid_ones() -> None:
 
 
 def test_template_missing_a_parameter_the_runner_passes_is_refused(tmp_path: Path) -> None:
-    folder = tmp_path / "notebooks"
-    shutil.copytree(NOTEBOOK_DIR, folder)
-    path = folder / "02_system.ipynb"
-    nb = nbformat.read(str(path), as_version=4)
-    cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
-    cell.source = cell.source.replace("system_id:", "system:")
-    nbformat.write(nb, str(path))
+    def rename_parameter(nb: Any) -> None:
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        cell.source = cell.source.replace("system_id:", "system:")
+
+    folder = templates_with(tmp_path, "02_system.ipynb", rename_parameter)
     out = tmp_path / "reports"
     with pytest.raises(UsageError, match="no parameter 'system_id'"):
         run.run_assessment(data=DATA, as_of=AS_OF, out=out, jobs=1, previous=None,
@@ -261,12 +273,8 @@ def test_failing_notebook_keeps_previous_report_and_names_the_cell(previous, fai
 
 
 def test_dead_kernel_is_reported_not_waited_on(tmp_path: Path) -> None:
-    folder = tmp_path / "notebooks"
-    shutil.copytree(NOTEBOOK_DIR, folder)
-    path = folder / "01_inventory.ipynb"
-    nb = nbformat.read(str(path), as_version=4)
-    nb.cells[-1].source = "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"
-    nbformat.write(nb, str(path))
+    folder = templates_with(tmp_path, "01_inventory.ipynb", last_cell(
+        "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"))
     with pytest.raises(RunError) as err:
         run.run_assessment(data=DATA, as_of=AS_OF, out=tmp_path / "reports", jobs=2,
                            previous=None, progress=False, notebooks=folder)
@@ -274,18 +282,15 @@ def test_dead_kernel_is_reported_not_waited_on(tmp_path: Path) -> None:
 
 
 def test_cell_running_past_the_timeout_is_stopped(tmp_path: Path) -> None:
-    folder = tmp_path / "notebooks"
-    shutil.copytree(NOTEBOOK_DIR, folder)
-    path = folder / "03_evidence.ipynb"
-    nb = nbformat.read(str(path), as_version=4)
-    nb.cells[-1].source = "import time\ntime.sleep(120)"
-    nbformat.write(nb, str(path))
+    folder = templates_with(tmp_path, "03_evidence.ipynb", last_cell(
+        "import time\ntime.sleep(120)"))
+    cells = len(nbformat.read(str(folder / "03_evidence.ipynb"), as_version=4).cells)
     started = time.monotonic()
     with pytest.raises(RunError) as err:
         run.run_assessment(data=DATA, as_of=AS_OF, out=tmp_path / "reports", jobs=2,
                            previous=None, progress=False, notebooks=folder, cell_timeout=3)
     # The cell index is the executed notebook's (one parameters cell injected), as papermill.
-    assert err.value.ename == "CellTimeoutError" and err.value.cell == len(nb.cells)
+    assert err.value.ename == "CellTimeoutError" and err.value.cell == cells
     assert time.monotonic() - started < 60
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -10,6 +9,7 @@ from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
+from conftest import load_script
 
 from lcopia import cli, web
 from lcopia.errors import EvidenceError, InventoryError, UsageError
@@ -25,12 +25,7 @@ SITE = "https://www.lcozarks.example.org"
 
 
 def _load_script():
-    spec = importlib.util.spec_from_file_location("make_sample_har",
-                                                  ROOT / "scripts" / "make_sample_har.py")
-    module = importlib.util.module_from_spec(spec)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/make_sample_har.py")
 
 
 def _capture_secrets(*paths: Path) -> set[str]:
