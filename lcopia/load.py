@@ -69,6 +69,8 @@ class _Problems:
         # bury the one real problem under dozens of "names no flow" follow-ons.
         self.unreadable: set[str] = set()
         self.hashes: dict[str, str] = {}
+        # Ids of rows dropped for a bad cell, per table: references to them are not problems.
+        self.dropped: dict[str, set[str]] = {}
 
     def add(self, file: str, field: str | None, expected: str, *, row: int | None = None,
             value: object = None, choices: Iterable[str] | None = None) -> None:
@@ -121,20 +123,25 @@ def read_yaml(path: Path, rel: str) -> Any:
 
 
 def _model_problems(exc: ValidationError, rel: str, problems: _Problems,
-                    row: int | None = None, prefix: str = "") -> None:
+                    row: int | None = None, prefix: str = "",
+                    choices: dict[str, list[str]] | None = None) -> None:
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
         field = f"{prefix}{loc}" if prefix or loc else None
         value = err.get("input")
         shown = value if isinstance(value, str | int | float | bool) else None
+        allowed = None
         if err["type"] == "extra_forbidden":
             expected = "is not a known field; remove it or check its spelling"
         elif err["type"] == "missing":
             expected = "is required"
             shown = None
+        elif err["type"] == "literal_error":
+            allowed = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+            expected = "must be one of: " + ", ".join(allowed)
         else:
             expected = err["msg"]
-        problems.add(rel, field, expected, row=row, value=shown)
+        problems.add(rel, field, expected, row=row, value=shown, choices=allowed)
 
 
 def _located(items: list[Any], key: str) -> dict[int, str]:
@@ -213,17 +220,46 @@ def _cell_converter(annotation: Any) -> tuple[str, Callable[[str], Any]]:
     return "text", lambda s: s.strip()
 
 
-def _read_csv(path: Path, rel: str, model: type[BaseModel], problems: _Problems) -> list[Any]:
-    records = _read_csv_rows(path, rel, model, problems)
+def _key(text: str) -> str:
+    """How spreadsheet users vary a vocabulary word: case, spaces, underscores, hyphens."""
+    return re.sub(r"[\s_\-./]+", "", text.casefold())
+
+
+# Words people type for "does not apply" in a spreadsheet.
+_NOT_APPLICABLE = {"na", "notapplicable", "doesnotapply", "none"}
+
+
+def canonical(value: str, allowed: Iterable[str]) -> str:
+    """``value`` written as the vocabulary writes it (``Not implemented`` → ``not_implemented``,
+    ``N/A`` → ``not_applicable``), or unchanged when it matches nothing."""
+    options = list(allowed)
+    if value in options:
+        return value
+    key = _key(value)
+    for option in options:
+        if _key(option) == key:
+            return option
+    if key in _NOT_APPLICABLE and "not_applicable" in options:
+        return "not_applicable"
+    return value
+
+
+def _read_csv(path: Path, rel: str, model: type[BaseModel], problems: _Problems,
+              choices: dict[str, list[str]] | None = None) -> list[Any]:
+    records = _read_csv_rows(path, rel, model, problems, choices or {})
     if records is None:
         problems.unreadable.add(rel)
         return []
     return records
 
 
-def _read_csv_rows(path: Path, rel: str, model: type[BaseModel], problems: _Problems
-                   ) -> list[Any] | None:
-    """The table's valid rows, or None when the file as a whole cannot be used."""
+def _read_csv_rows(path: Path, rel: str, model: type[BaseModel], problems: _Problems,
+                   choices: dict[str, list[str]]) -> list[Any] | None:
+    """The table's valid rows, or None when the file as a whole cannot be used.
+
+    Cells of a closed vocabulary (``choices``: column → allowed ids) are matched ignoring
+    case, spaces and underscores and kept in the vocabulary's own spelling.
+    """
     text = _read_text(path, rel, problems)
     if text is None:
         return None
@@ -318,14 +354,25 @@ def _read_csv_rows(path: Path, rel: str, model: type[BaseModel], problems: _Prob
                 problems.add(rel, col, f"expected {expected}", row=rownum, value=cell)
                 ok = False
             else:
+                if col in choices:
+                    parsed = ([canonical(v, choices[col]) for v in parsed]
+                              if isinstance(parsed, list) else canonical(parsed, choices[col]))
                 values[col] = parsed
         if not ok:
+            problems.dropped.setdefault(table, set()).add(_row_id(header, cells))
             continue
         try:
             records.append(model.model_validate(values))
         except ValidationError as exc:
-            _model_problems(exc, rel, problems, row=rownum)
+            _model_problems(exc, rel, problems, row=rownum, choices=choices)
+            problems.dropped.setdefault(table, set()).add(_row_id(header, cells))
     return records
+
+
+def _row_id(header: list[str], cells: list[str]) -> str:
+    """The id cell of a row (its first column), so a row dropped for one bad cell does not
+    also make every reference to it "name no flow"."""
+    return cells[0].strip() if cells and header else ""
 
 
 # ----------------------------------------------------------------------------- cross-checks
@@ -555,6 +602,9 @@ def _check_inventory(inv: Inventory, policy: Policy | None, taxonomy: Taxonomy |
     _unique(inv.disclosures, "request_id", "inventory/disclosures.csv", problems)
     system_ids = {s.system_id for s in inv.systems}
     flow_ids = {f.flow_id for f in inv.flows}
+    # rows already reported for a bad cell still exist for the user: no follow-on problems
+    known_systems = system_ids | problems.dropped.get("systems.csv", set())
+    known_flows = flow_ids | problems.dropped.get("flows.csv", set())
     voc: Vocabularies | None = taxonomy.vocabularies if taxonomy else None
     cats = [c.id for c in taxonomy.categories] if taxonomy else None
     elems = [e.id for e in taxonomy.elements] if taxonomy else None
@@ -580,7 +630,7 @@ def _check_inventory(inv: Inventory, policy: Policy | None, taxonomy: Taxonomy |
                          "https://", row=s.row, value=s.privacy_policy_url)
     rel = "inventory/flows.csv"
     for f in inv.flows:
-        if f.system_id not in system_ids:
+        if f.system_id not in known_systems:
             problems.add(rel, "system_id", "names no system in systems.csv", row=f.row,
                          value=f.system_id, choices=system_ids)
         vocab(rel, f.row, "category", f.category, cats)
@@ -614,7 +664,7 @@ def _check_inventory(inv: Inventory, policy: Policy | None, taxonomy: Taxonomy |
         if policy is not None:
             vocab(rel, a.row, "status", a.status, policy.scales.statuses)
         not_future(rel, a.row, "review_date", a.review_date)
-        targets = {"system": system_ids, "flow": flow_ids, "library": {"library"}}[a.scope]
+        targets = {"system": known_systems, "flow": known_flows, "library": {"library"}}[a.scope]
         if a.target_id not in targets:
             problems.add(rel, "target_id", f"names no {a.scope}" +
                          (" (write 'library')" if a.scope == "library" else ""),
@@ -647,6 +697,28 @@ def _check_inventory(inv: Inventory, policy: Policy | None, taxonomy: Taxonomy |
 
 
 # ----------------------------------------------------------------------------- entry points
+
+
+def _vocabulary_columns(policy: Policy | None, taxonomy: Taxonomy | None
+                        ) -> dict[str, dict[str, list[str]]]:
+    """Table → column → the closed vocabulary its cells come from (for forgiving matching)."""
+    out: dict[str, dict[str, list[str]]] = {
+        "answers.csv": {"scope": ["library", "system", "flow"]}}
+    if policy is not None:
+        out["answers.csv"]["status"] = list(policy.scales.statuses)
+    if taxonomy is not None:
+        voc = taxonomy.vocabularies
+        cats = [c.id for c in taxonomy.categories]
+        out["systems.csv"] = {"kind": [t.id for t in voc.system_kinds],
+                              "uses": [t.id for t in voc.uses]}
+        out["flows.csv"] = {"category": cats, "elements": [e.id for e in taxonomy.elements],
+                            "direction": [t.id for t in voc.directions]}
+        out["disclosures.csv"] = {
+            "requester_type": [t.id for t in voc.requester_types],
+            "instrument": [t.id for t in voc.instruments],
+            "court_finding": [t.id for t in voc.court_findings],
+            "decision": [t.id for t in voc.decisions], "categories": cats}
+    return out
 
 
 def _validate(model: type[BaseModel], data: Any, rel: str, problems: _Problems,
@@ -720,9 +792,15 @@ def load(data_dir: Path | str | DataDir, *, as_of: dt.date | None = None) -> Bun
     library = None
     if raw[lib_rel] is not None:
         library = _validate(Library, raw[lib_rel], lib_rel, problems)
-    tables = {name: _read_csv(project.inventory / name, f"inventory/{name}", model, problems)
+    choices = _vocabulary_columns(policy, taxonomy)
+    tables = {name: _read_csv(project.inventory / name, f"inventory/{name}", model, problems,
+                              choices.get(name))
               for name, model in CSV_MODELS.items()}
 
+    tables["answers.csv"] = [
+        a.model_copy(update={"target_id": "library"})
+        if a.scope == "library" and a.target_id.casefold() == "library" else a
+        for a in tables["answers.csv"]]
     if policy is not None:
         _check_policy(policy, taxonomy, problems)
         _check_quotes(policy, taxonomy, root, problems)
@@ -738,7 +816,10 @@ def load(data_dir: Path | str | DataDir, *, as_of: dt.date | None = None) -> Bun
     if problems.items or policy is None or taxonomy is None or inventory is None:
         if not problems.items:
             problems.add(str(root), None, "could not be loaded")
-        raise InventoryError(problems.items, problems.warnings)
+        order = {project.rel(p): i for i, p in enumerate(project.input_files())}
+        ranked = sorted(problems.items, key=lambda p: (order.get(p.file, len(order)),
+                                                       p.row or 0))
+        raise InventoryError(ranked, problems.warnings)
 
     files = dict(sorted(problems.hashes.items()))
     return Bundle(policy=policy, taxonomy=taxonomy, inventory=inventory, files=files,

@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict
 from lcopia.errors import UsageError
 from lcopia.evidence import EvidenceReport, scan_manifest
 from lcopia.fsio import write_atomic
-from lcopia.load import load
+from lcopia.load import load, parse_date
 from lcopia.models import Assessment, Bundle
-from lcopia.project import DataDir
+from lcopia.project import DataDir, resolve_data_dir
 from lcopia.scoring import assess
 from lcopia.web import WebReport, audit_folder
 
@@ -67,22 +67,42 @@ def compute(data_dir: Path | str | DataDir, as_of: dt.date) -> Results:
     return result
 
 
-def results(data_dir: Path | str, as_of: dt.date | str, run_dir: Path | str | None = None
-            ) -> Results:
+def _project(data_dir: Path | str | DataDir | None) -> DataDir:
+    return data_dir if isinstance(data_dir, DataDir) else resolve_data_dir(data_dir)
+
+
+def assessment_date(as_of: dt.date | str | None, today: dt.date | None = None) -> dt.date:
+    """A notebook's ``as_of``: a date, ``YYYY-MM-DD`` or ``M/D/YYYY``; empty means today.
+
+    Only a standalone notebook leaves it empty; ``lcopia assess`` always passes the run's
+    date, so a run's numbers never depend on the clock.
+    """
+    if isinstance(as_of, dt.date):
+        return as_of
+    text = "" if as_of is None else str(as_of).strip()
+    if not text:
+        return today or dt.date.today()
+    day = parse_date(text)
+    if day is None:
+        raise UsageError(f"as_of must be a date written 2026-11-30 or 11/30/2026, got {text!r}")
+    return day
+
+
+def results(data_dir: Path | str | DataDir | None, as_of: dt.date | str | None,
+            run_dir: Path | str | None = None) -> Results:
     """The run's results: read from ``run_dir/results.json`` if there, else computed.
 
-    Notebook parameters arrive as strings: ``as_of`` may be ``YYYY-MM-DD`` and an empty
-    ``run_dir`` means a standalone run, which computes and writes nothing. A stored
-    results.json is parsed once per process while it is unchanged, so warm kernels running
-    many notebooks of one run do not parse it again and again.
+    Notebook parameters arrive as strings. An empty ``data_dir`` means ``$LCOPIA_DATA`` or
+    the project folder above the working directory (papermill runs the kernel in the
+    caller's folder); an empty ``as_of`` means today; an empty ``run_dir`` means a standalone
+    run, which computes and writes nothing. A stored results.json is parsed once per process
+    while it is unchanged, so warm kernels running many notebooks of one run do not parse it
+    again and again.
     """
-    try:
-        day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
-    except ValueError:
-        raise UsageError(f"as_of must be a date written YYYY-MM-DD, got {as_of!r}") from None
+    day = assessment_date(as_of)
     folder = Path(run_dir) if run_dir is not None and str(run_dir).strip() else None
     if folder is None:
-        return compute(data_dir, day)
+        return compute(_project(data_dir), day)
     stored = folder / RESULTS_FILE
     if stored.is_file():
         st = stored.stat()
@@ -91,6 +111,6 @@ def results(data_dir: Path | str, as_of: dt.date | str, run_dir: Path | str | No
             _stored.clear()
             _stored[key] = Results.model_validate_json(stored.read_text(encoding="utf-8"))
         return _stored[key]
-    found = compute(data_dir, day)
+    found = compute(_project(data_dir), day)
     write_atomic(stored, found.model_dump_json(indent=1))
     return found

@@ -7,8 +7,12 @@ passed down from the command line (``--data``) or the notebook's ``data_dir`` pa
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+
+from lcopia.errors import UsageError
 
 POLICY_FILES = ("policy.yaml", "statutes.yaml", "controls.yaml", "scales.yaml",
                 "counsel_questions.yaml")
@@ -76,3 +80,54 @@ class DataDir:
                 + [self.taxonomy / n for n in TAXONOMY_FILES]
                 + [self.inventory / LIBRARY_FILE]
                 + [self.inventory / n for n in INVENTORY_TABLES])
+
+
+ENV_VAR = "LCOPIA_DATA"
+
+
+def is_project(folder: Path) -> bool:
+    """A data folder is one holding ``inventory/library.yaml``."""
+    return (folder / "inventory" / LIBRARY_FILE).is_file()
+
+
+def find_project(start: Path) -> DataDir | None:
+    """The nearest data folder at or above ``start``: the folder itself, or its ``data/``.
+
+    Papermill runs a notebook's kernel in the caller's folder, so a notebook started from the
+    repository root, from ``notebooks/`` or from a library's own project folder finds the same
+    data without a path written into the template.
+    """
+    for folder in (start, *start.parents):
+        for candidate in (folder, folder / "data"):
+            if is_project(candidate):
+                return DataDir(candidate)
+    return None
+
+
+def resolve_data_dir(given: str | Path | None, *, parameter: str = "data_dir",
+                     env: Mapping[str, str] | None = None, cwd: Path | None = None) -> DataDir:
+    """The data folder from, in order: ``given``, ``$LCOPIA_DATA``, the nearest project
+    folder above the working directory. Raises ``UsageError`` naming where it looked."""
+    env = os.environ if env is None else env
+    here = Path.cwd() if cwd is None else cwd
+    text = "" if given is None else str(given).strip()
+    if text:
+        folder = Path(text).expanduser()
+        folder = folder if folder.is_absolute() else here / folder
+        if not folder.is_dir():
+            raise UsageError(f"{parameter} {text!r} is not a folder; give the folder that "
+                             "holds policy/, taxonomy/ and inventory/, or leave it empty to "
+                             f"use ${ENV_VAR} or the project folder above this one")
+        return DataDir(folder)
+    if env.get(ENV_VAR, "").strip():
+        folder = Path(env[ENV_VAR].strip()).expanduser()
+        if not folder.is_dir():
+            raise UsageError(f"${ENV_VAR} is {env[ENV_VAR]!r}, which is not a folder; set it "
+                             "to the folder that holds policy/, taxonomy/ and inventory/")
+        return DataDir(folder)
+    found = find_project(here)
+    if found is None:
+        raise UsageError(f"no data folder given and none found: set {parameter} (or "
+                         f"${ENV_VAR}) to the folder that holds policy/, taxonomy/ and "
+                         "inventory/, or run from inside a project made by 'lcopia init'")
+    return found
