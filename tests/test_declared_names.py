@@ -7,12 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
+from conftest import ROOT
 
 from lcopia import names
 from lcopia.errors import InventoryError
 from lcopia.load import load
-
-from conftest import ROOT
 
 
 def _problems(data: Path) -> list[str]:
