@@ -746,26 +746,29 @@ def _validate(model: type[BaseModel], data: Any, rel: str, problems: _Problems,
         return None
 
 
-def load(data_dir: Path | str | DataDir, *, as_of: dt.date | None = None) -> Bundle:
-    """Load and cross-check everything under ``data_dir``; raise one InventoryError if bad.
-
-    ``as_of`` enables checks against the assessment date (no review or request dated in the
-    future); the loader never reads the clock itself.
-    """
+def _project_root(data_dir: Path | str | DataDir) -> DataDir:
     project = data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
-    root = project.root
-    problems = _Problems()
-    if not root.is_dir():
-        raise InventoryError([Problem(file=str(root), field=None, expected=(
+    if not project.root.is_dir():
+        raise InventoryError([Problem(file=str(project.root), field=None, expected=(
             "is not a folder; give --data the folder that holds policy/, taxonomy/ and "
             "inventory/ (the sample is 'data')"))])
+    return project
+
+
+def _raise(project: DataDir, problems: _Problems) -> None:
+    """One InventoryError, its problems file by file (in reading order) and row by row."""
+    order = {project.rel(p): i for i, p in enumerate(project.input_files())}
+    ranked = sorted(problems.items, key=lambda p: (order.get(p.file, len(order)), p.row or 0))
+    raise InventoryError(ranked, problems.warnings)
+
+
+def _read_rules(project: DataDir, problems: _Problems
+                ) -> tuple[Policy | None, Taxonomy | None]:
     raw: dict[str, Any] = {}
     for path in project.input_files():
-        if path.suffix == ".yaml":
+        if path.suffix == ".yaml" and path.parent != project.inventory:
             rel = project.rel(path)
             raw[rel] = _yaml(path, rel, problems)
-    lib_rel = f"inventory/{LIBRARY_FILE}"
-
     policy = taxonomy = None
     scales = _validate(Scales, raw["policy/scales.yaml"], "policy/scales.yaml", problems) \
         if raw["policy/scales.yaml"] is not None else None
@@ -789,23 +792,48 @@ def load(data_dir: Path | str | DataDir, *, as_of: dt.date | None = None) -> Bun
                                             "elements": tparts[1].get("elements"),
                                             "vocabularies": vocab},
                                  "taxonomy/elements.yaml", problems, list_key="elements")
-    library = None
-    if raw[lib_rel] is not None:
-        library = _validate(Library, raw[lib_rel], lib_rel, problems)
+    if policy is not None:
+        _check_policy(policy, taxonomy, problems)
+        _check_quotes(policy, taxonomy, project.root, problems)
+    if taxonomy is not None:
+        _check_taxonomy(taxonomy, policy, problems)
+    return policy, taxonomy
+
+
+def load_rules(data_dir: Path | str | DataDir) -> tuple[Policy, Taxonomy]:
+    """The policy and taxonomy alone: enough to build an inventory workbook for a library
+    whose inventory is still blank. Raises one InventoryError listing every problem."""
+    project = _project_root(data_dir)
+    problems = _Problems()
+    policy, taxonomy = _read_rules(project, problems)
+    if problems.items or policy is None or taxonomy is None:
+        if not problems.items:
+            problems.add(str(project.root), None, "could not be loaded")
+        _raise(project, problems)
+    assert policy is not None and taxonomy is not None
+    return policy, taxonomy
+
+
+def load(data_dir: Path | str | DataDir, *, as_of: dt.date | None = None) -> Bundle:
+    """Load and cross-check everything under ``data_dir``; raise one InventoryError if bad.
+
+    ``as_of`` enables checks against the assessment date (no review or request dated in the
+    future); the loader never reads the clock itself.
+    """
+    project = _project_root(data_dir)
+    problems = _Problems()
+    policy, taxonomy = _read_rules(project, problems)
+    lib_rel = f"inventory/{LIBRARY_FILE}"
+    lib_raw = _yaml(project.inventory / LIBRARY_FILE, lib_rel, problems)
+    library = _validate(Library, lib_raw, lib_rel, problems) if lib_raw is not None else None
     choices = _vocabulary_columns(policy, taxonomy)
     tables = {name: _read_csv(project.inventory / name, f"inventory/{name}", model, problems,
                               choices.get(name))
               for name, model in CSV_MODELS.items()}
-
     tables["answers.csv"] = [
         a.model_copy(update={"target_id": "library"})
         if a.scope == "library" and a.target_id.casefold() == "library" else a
         for a in tables["answers.csv"]]
-    if policy is not None:
-        _check_policy(policy, taxonomy, problems)
-        _check_quotes(policy, taxonomy, root, problems)
-    if taxonomy is not None:
-        _check_taxonomy(taxonomy, policy, problems)
     inventory = None
     if library is not None:
         inventory = Inventory(library=library, systems=tables["systems.csv"],
@@ -815,12 +843,8 @@ def load(data_dir: Path | str | DataDir, *, as_of: dt.date | None = None) -> Bun
             _check_inventory(inventory, policy, taxonomy, as_of, problems)
     if problems.items or policy is None or taxonomy is None or inventory is None:
         if not problems.items:
-            problems.add(str(root), None, "could not be loaded")
-        order = {project.rel(p): i for i, p in enumerate(project.input_files())}
-        ranked = sorted(problems.items, key=lambda p: (order.get(p.file, len(order)),
-                                                       p.row or 0))
-        raise InventoryError(ranked, problems.warnings)
-
+            problems.add(str(project.root), None, "could not be loaded")
+        _raise(project, problems)
     files = dict(sorted(problems.hashes.items()))
     return Bundle(policy=policy, taxonomy=taxonomy, inventory=inventory, files=files,
                   warnings=problems.warnings)
