@@ -193,7 +193,7 @@ def parse_date(text: str) -> dt.date | None:
     return None
 
 
-def _cell_converter(annotation: Any) -> tuple[str, Callable[[str], Any]]:
+def cell_converter(annotation: Any) -> tuple[str, Callable[[str], Any]]:
     """(expected-text, parser) for a model field's type; parser returns None when invalid."""
     text = str(annotation)
     if "list[str]" in text:
@@ -220,7 +220,7 @@ def _cell_converter(annotation: Any) -> tuple[str, Callable[[str], Any]]:
     return "text", lambda s: s.strip()
 
 
-def _key(text: str) -> str:
+def vocabulary_key(text: str) -> str:
     """How spreadsheet users vary a vocabulary word: case, spaces, underscores, hyphens."""
     return re.sub(r"[\s_\-./]+", "", text.casefold())
 
@@ -235,9 +235,9 @@ def canonical(value: str, allowed: Iterable[str]) -> str:
     options = list(allowed)
     if value in options:
         return value
-    key = _key(value)
+    key = vocabulary_key(value)
     for option in options:
-        if _key(option) == key:
+        if vocabulary_key(option) == key:
             return option
     if key in _NOT_APPLICABLE and "not_applicable" in options:
         return "not_applicable"
@@ -310,7 +310,7 @@ def _read_csv_rows(path: Path, rel: str, model: type[BaseModel], problems: _Prob
         problems.add(rel, name, "column is missing from the header row", row=1)
     if missing:
         return None  # every row would repeat "is required"; the header is the one fix
-    converters = {name: _cell_converter(fields[name].annotation) for name in known}
+    converters = {name: cell_converter(fields[name].annotation) for name in known}
     records = []
     body = rows[1:]
     while body and not any(c.strip() for c in body[-1]):
@@ -699,7 +699,7 @@ def _check_inventory(inv: Inventory, policy: Policy | None, taxonomy: Taxonomy |
 # ----------------------------------------------------------------------------- entry points
 
 
-def _vocabulary_columns(policy: Policy | None, taxonomy: Taxonomy | None
+def vocabulary_columns(policy: Policy | None, taxonomy: Taxonomy | None
                         ) -> dict[str, dict[str, list[str]]]:
     """Table → column → the closed vocabulary its cells come from (for forgiving matching)."""
     out: dict[str, dict[str, list[str]]] = {
@@ -826,7 +826,7 @@ def load(data_dir: Path | str | DataDir, *, as_of: dt.date | None = None) -> Bun
     lib_rel = f"inventory/{LIBRARY_FILE}"
     lib_raw = _yaml(project.inventory / LIBRARY_FILE, lib_rel, problems)
     library = _validate(Library, lib_raw, lib_rel, problems) if lib_raw is not None else None
-    choices = _vocabulary_columns(policy, taxonomy)
+    choices = vocabulary_columns(policy, taxonomy)
     tables = {name: _read_csv(project.inventory / name, f"inventory/{name}", model, problems,
                               choices.get(name))
               for name, model in CSV_MODELS.items()}
