@@ -39,6 +39,7 @@ from lcopia.models import (
 from lcopia.project import INVENTORY_TABLES, LIBRARY_FILE, TAXONOMY_FILES, DataDir
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # an inventory is small; anything bigger is a wrong file
+PLACEHOLDER = "REPLACE:"  # written by 'lcopia init'; validate insists it is replaced
 MISSING = "file is missing; restore it from the sample in the repository"
 TRUE_WORDS = {"yes", "y", "true", "t", "1", "x"}
 FALSE_WORDS = {"no", "n", "false", "f", "0"}
@@ -317,7 +318,8 @@ def _read_csv_rows(path: Path, rel: str, model: type[BaseModel], problems: _Prob
         body.pop()  # spreadsheets leave trailing blank rows
     if not body and table in NON_EMPTY_TABLES:
         problems.add(rel, None, f"has only the header row; add one row per "
-                     f"{NON_EMPTY_TABLES[table]} (the sample in the repository shows how)")
+                     f"{NON_EMPTY_TABLES[table]} ('lcopia workbook export' writes a workbook with "
+                     "help on every column)")
         return None
     for offset, cells in enumerate(body):
         rownum = offset + 2
@@ -595,6 +597,21 @@ def _check_taxonomy(taxonomy: Taxonomy, policy: Policy | None, problems: _Proble
                          f"must be one of {tier_ids}", value=e.tier, choices=tier_ids)
 
 
+def _check_library(lib: Library, policy: Policy | None, problems: _Problems) -> None:
+    """library.yaml on its own: checked even when a table cannot be read, so a new project
+    sees every placeholder it must replace at the first ``validate``."""
+    for name, value in lib.model_dump().items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and PLACEHOLDER in item:
+                problems.add("inventory/library.yaml", name, "is still the placeholder from "
+                             "'lcopia init'; write your library's own value", value=item)
+    if policy is not None and policy.library.casefold() not in lib.name.casefold() \
+            and PLACEHOLDER not in lib.name:
+        problems.warnings.append(
+            f"policy/policy.yaml is the policy of {policy.library}, not of {lib.name}: put your "
+            "library's own policy text in policy/ and quote its clauses (see policy/README.md)")
+
+
 def _check_inventory(inv: Inventory, policy: Policy | None, taxonomy: Taxonomy | None,
                      as_of: dt.date | None, problems: _Problems) -> None:
     _unique(inv.systems, "system_id", "inventory/systems.csv", problems)
@@ -836,6 +853,7 @@ def load(data_dir: Path | str | DataDir, *, as_of: dt.date | None = None) -> Bun
         for a in tables["answers.csv"]]
     inventory = None
     if library is not None:
+        _check_library(library, policy, problems)
         inventory = Inventory(library=library, systems=tables["systems.csv"],
                               flows=tables["flows.csv"], answers=tables["answers.csv"],
                               disclosures=tables["disclosures.csv"])
