@@ -67,7 +67,8 @@ def test_a_filled_in_project_validates_and_scores(tmp_path: Path) -> None:
     row = dict.fromkeys(header, "")
     row.update(flow_id="FL-LOANS", system_id="ils", category="circulation",
                elements="titles_borrowed;card_number", purpose="Loans", direction="store",
-               recipient="Library staff", transfer="Staff client", storage="Local server", retention_days="30",
+               recipient="Library staff", transfer="Staff client", storage="Local server",
+               retention_days="30",
                retention_need_days="30", encrypted="yes", broad_access="no", minors="no",
                patrons_affected="900", is_library_record="yes", rationale="Loans")
     flows.write_text(",".join(header) + "\n" + ",".join(row[h] for h in header) + "\n",
