@@ -105,8 +105,12 @@ def _policy_id(pack: Traversable) -> str:
     raise UsageError("the packaged policy pack has no policy id; reinstall lcopia")
 
 
-def init_project(folder: Path, *, today: dt.date) -> InitResult:
-    """Create ``folder`` as a new library's project; refuses a folder that already is one."""
+def init_project(folder: Path, *, today: dt.date, sample: bool = False) -> InitResult:
+    """Create ``folder`` as a new library's project; refuses a folder that already is one.
+
+    ``sample`` copies the illustrative sample library instead (inventory, evidence and web
+    captures included), to try every command before entering one's own data.
+    """
     project = DataDir(folder)
     if is_project(folder):
         raise UsageError(f"{folder} already holds a project (inventory/{LIBRARY_FILE}); "
@@ -115,8 +119,11 @@ def init_project(folder: Path, *, today: dt.date) -> InitResult:
         raise UsageError(f"{folder} is a file, not a folder; choose a folder name")
     created: list[str] = []
     pack = starter_pack()
-    for sub in ("policy", "taxonomy"):
-        _copy_tree(pack / sub, folder / sub, created, folder)
+    for sub in ("policy", "taxonomy", *(("inventory", "evidence", "web") if sample else ())):
+        if (pack / sub).is_dir():
+            _copy_tree(pack / sub, folder / sub, created, folder)
+    if sample:
+        return InitResult(project=project, created=sorted(created))
     start = dt.date(today.year - 1, today.month, 1)  # a year's period to check and adjust
     files = {
         project.inventory / LIBRARY_FILE: LIBRARY_TEMPLATE.format(

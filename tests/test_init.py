@@ -87,3 +87,12 @@ def test_init_never_overwrites_a_project(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="already holds a project"):
         init_project(folder, today=TODAY)
     assert lib.read_text(encoding="utf-8").endswith("# mine\n")
+
+
+def test_init_sample_copies_the_illustrative_library(tmp_path: Path) -> None:
+    result = init_project(tmp_path / "sample", today=TODAY, sample=True)
+    folder = result.project.root
+    for rel in ("inventory/flows.csv", "evidence/manifest.yaml",
+                "evidence/exports/circulation_stats.csv", "evidence/web/homepage-clean.har"):
+        assert (folder / rel).read_bytes() == (DATA / rel).read_bytes(), rel
+    assert load(folder).inventory.library.illustrative
