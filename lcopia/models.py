@@ -7,6 +7,7 @@ only these. Field names match the YAML keys and CSV headers one for one.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 from typing import Literal
 
@@ -107,6 +108,9 @@ class ControlWhen(Strict):
     min_tier: str | None = None
     minors: bool | None = None
     is_library_record: bool | None = None
+    data_outside_us: bool | None = Field(
+        None, description="The system's data_location names a place outside the United "
+        "States (international transfer); see outside_us().")
 
 
 class Control(Strict):
@@ -128,6 +132,8 @@ class Control(Strict):
         "(e.g. 'contract_binding'); such a control takes no row in answers.csv.")
     ala_priority: str
     niso: list[str]
+    sources: list[str] = Field(
+        [], description="Other sources in words: the ALA checklist and item, a rule.")
     recommendation: str
     owner: str
 
@@ -145,7 +151,12 @@ class CounselQuestion(Strict):
     recommendation: str
     owner: str
     evidence_from: str | None = Field(
-        None, description="Inventory fact quoted as evidence: minors, disclosures or None.")
+        None, description="Inventory fact quoted as evidence: minors, disclosures, "
+        "federal_process, emergency, consent_form, collections, categories, retention, "
+        "or None.")
+    sources: list[str] = Field(
+        [], description="Other authorities the question rests on (ALA checklist, NISO "
+        "principle, rule), in words.")
 
 
 class Policy(Strict):
@@ -167,11 +178,28 @@ class Policy(Strict):
 # --------------------------------------------------------------------------- taxonomy
 
 
+StatuteScope = Literal["library_user_records", "unclear", "not_library_user"]
+
+
 class Category(Strict):
+    """A kind of record. The policy's seven are ``named_in_policy``; its list "include[s] but
+    [is] not limited to" them, so an inventory may add more (security video, staff records)."""
+
     id: str
     name: str
     clause: str
-    policy_text: str = Field(description="The policy bullet, verbatim.")
+    policy_text: str | None = Field(
+        None, description="The policy bullet, verbatim; null for a category the policy's "
+        "list does not name.")
+    named_in_policy: bool = Field(
+        True, description="One of the seven bullets of the policy (control POL-03 needs a "
+        "flow for each).")
+    statute_scope: StatuteScope = Field(
+        "library_user_records", description="Whether RSMo 182.815(5) clearly covers these "
+        "records: library_user_records (they identify library users or what they used), "
+        "unclear (the policy protects them; whether the statute does is for counsel: donors, "
+        "events, security video), not_library_user (staff and volunteer records). A release "
+        "is assessed under 182.817 only for library_user_records (rubric G5).")
 
 
 class Element(Strict):
@@ -198,8 +226,12 @@ class Vocabularies(Strict):
     """The closed lists inventory cells must come from; editing them needs no code change."""
 
     system_kinds: list[Term]
+    tracker_kinds: list[str] = Field(
+        [], description="System kinds that are web trackers: without a contract on file "
+        "they are a practice finding (below the ALA/NISO standard), not a vendor-contract one.")
     uses: list[Term]
-    prohibited_uses: list[str] = Field(description="Uses that fail the gate on T2-T4 data.")
+    prohibited_uses: list[str] = Field(
+        description="Uses below the ALA/NISO standard on T2-T4 data (practice findings).")
     directions: list[Term]
     requester_types: list[Term]
     instruments: list[Term]
@@ -210,6 +242,23 @@ class Vocabularies(Strict):
     qualifying_findings: list[str]
     decisions: list[Term]
     releasing_decisions: list[str]
+    federal_process: list[str] = Field(
+        [], description="Instruments of federal process (federal warrant, grand-jury "
+        "subpoena, national security letter, FISA order): routed to counsel, not judged "
+        "under RSMo 182.817 alone (rubric G4).")
+    emergency_instruments: list[str] = Field(
+        [], description="Emergency or exigent requests: the statute has no emergency "
+        "exception, so a release is a statute finding and a counsel question (C5).")
+    consenters: list[Term] = Field(
+        [], description="Who signed a written request (disclosures.csv consent_by).")
+    valid_consenters: list[str] = Field(
+        ["person_identified"], description="Signatories whose written request meets "
+        "182.817.1(1): the person identified in the record (rubric G2).")
+    counsel_reviews: list[Term] = Field(
+        [], description="Counsel's part in a request (disclosures.csv counsel_review).")
+    on_counsel_advice: list[str] = Field(
+        [], description="counsel_review values meaning the release was made on counsel's "
+        "advice: recorded, not condemned (rubric G4).")
 
 
 class Taxonomy(Strict):
@@ -219,6 +268,26 @@ class Taxonomy(Strict):
 
 
 # --------------------------------------------------------------------------- inventory
+
+
+RetentionNeed = Literal["indefinitely", "while_opted_in"]
+
+
+def outside_us(location: str) -> bool:
+    """True when a data_location names anywhere besides the United States.
+
+    "United States (vendor data centre, Kansas City region)" is domestic; "United States and
+    Canada" or "United States and other countries" is an international transfer. Blank is
+    unknown (False here; POL-52's question asks it)."""
+    text = location.lower()
+    if not text.strip():
+        return False
+    for domestic in ("united states of america", "united states", "usa", "u.s.a.", "u.s.",
+                     "missouri", "kansas city"):
+        text = text.replace(domestic, " ")
+    text = text.split("(")[0]  # a parenthesis qualifies the place, e.g. "(vendor cloud)"
+    words = [w for w in re.split(r"[^a-z]+", text) if w and w not in {"and", "only", "us"}]
+    return bool(words)
 
 
 class YesNo(StrEnum):
@@ -242,6 +311,8 @@ class Library(Strict):
     signed_director: dt.date | None = None
     residual_risks_accepted: bool = False
     website_domains: list[str] = []
+    board_meetings: list[dt.date] = Field(
+        [], description="Dates of the Board's regular meetings, for action due dates.")
 
 
 class System(Strict):
@@ -281,7 +352,10 @@ class Flow(Strict):
     transfer: str
     storage: str
     retention_days: int | None = Field(description="None means kept indefinitely.")
-    retention_need_days: int
+    retention_need_days: int | RetentionNeed = Field(
+        description="Days the purpose needs the records, or 'indefinitely' (aggregate "
+        "statistics kept for good) or 'while_opted_in' (kept only while the patron opts in, "
+        "e.g. reading history; whether it really is opt-in is control POL-19's question).")
     encrypted: YesNo
     broad_access: YesNo
     minors: bool
@@ -289,6 +363,23 @@ class Flow(Strict):
     is_library_record: bool
     rationale: str
     notes: str = ""
+
+
+    @property
+    def need_label(self) -> str:
+        """The need in words: '30 days', 'indefinitely', 'while the patron opts in'."""
+        need = self.retention_need_days
+        if isinstance(need, int):
+            return f"{need} days"
+        return "while the patron opts in" if need == "while_opted_in" else "indefinitely"
+
+    def exceeds_need(self) -> bool:
+        """Kept longer than the purpose needs (kept indefinitely counts, unless the need is
+        indefinite or tied to the patron's opt-in)."""
+        need = self.retention_need_days
+        if not isinstance(need, int):
+            return False
+        return self.retention_days is None or self.retention_days > need
 
 
 class Answer(Strict):
@@ -317,6 +408,20 @@ class Disclosure(Strict):
     search_cost: float
     cost_billed: YesNo
     notes: str = ""
+    consent_by: str = Field(
+        "", description="Who signed a written request (vocabulary consenters); blank = "
+        "not recorded.")
+    nondisclosure_order: YesNo = Field(
+        YesNo.no, description="The request came with a non-disclosure (gag) order.")
+    counsel_review: str = Field(
+        "", description="Counsel's part (vocabulary counsel_reviews): none, "
+        "counsel_reviewed, released_on_counsel_advice; blank = not recorded.")
+    categories_released: list[str] = Field(
+        [], description="Record categories actually released; blank = those asked for.")
+
+    @property
+    def released_categories(self) -> list[str]:
+        return list(self.categories_released or self.categories)
 
 
 class Inventory(Strict):
@@ -325,6 +430,38 @@ class Inventory(Strict):
     flows: list[Flow]
     answers: list[Answer]
     disclosures: list[Disclosure]
+
+
+def library_record_signals(flows: list[Flow], elements: list[Element]) -> dict[str, list[str]]:
+    """What each system's flows show that only library records carry (rubric G8).
+
+    Search terms, titles and other intellectual activity, card numbers, device ids and other
+    direct identifiers of a user, or a flow itself marked a library record. A system labelled
+    ``holds_library_records = no`` with any of these is judged on the facts."""
+    activity = {e.id for e in elements if e.intellectual_activity}
+    direct = {e.id for e in elements if e.direct_identifier}
+    out: dict[str, set[str]] = {}
+    for f in flows:
+        shown = {e for e in f.elements if e in activity or e in direct}
+        if f.is_library_record:
+            shown.add(f"{f.flow_id} marked a library record")
+        if shown:
+            out.setdefault(f.system_id, set()).update(shown)
+    return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def holds_records_contradictions(inventory: Inventory, taxonomy: Taxonomy) -> list[str]:
+    """Warnings for systems marked as holding no library records whose flows say otherwise."""
+    signals = library_record_signals(inventory.flows, taxonomy.elements)
+    out = []
+    for s in inventory.systems:
+        if not s.holds_library_records and s.system_id in signals:
+            out.append(
+                f"systems.csv row {s.row}: {s.system_id} is marked holds_library_records = no, "
+                f"but its flows carry {', '.join(signals[s.system_id])}; the assessment judges "
+                "the facts (vendor-contract rule and controls apply). Correct the label or the "
+                "flows.")
+    return out
 
 
 class Bundle(Strict):
