@@ -38,6 +38,7 @@ from lcopia.models import (
     Vocabularies,
     holds_records_contradictions,
 )
+from lcopia.names import DERIVED_CHECK_NAMES
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # an inventory is small; anything bigger is a wrong file
 MAX_YAML_DEPTH = 12
@@ -479,15 +480,13 @@ def _check_policy(policy: Policy, taxonomy: Taxonomy | None, problems: _Problems
                          f"from policy.yaml: {sorted(policy.gate_rules)}", value=c.gate_rule,
                          choices=policy.gate_rules)
         if c.derived_from is not None:
-            from lcopia.scoring import DERIVED_CHECKS
-
-            check = DERIVED_CHECKS.get(c.derived_from)
-            if check is None:
+            scope = DERIVED_CHECK_NAMES.get(c.derived_from)
+            if scope is None:
                 problems.add(rel, f"{where}.derived_from", "is not a known fact check",
-                             value=c.derived_from, choices=DERIVED_CHECKS)
-            elif check.applies_to != c.applies_to:
+                             value=c.derived_from, choices=DERIVED_CHECK_NAMES)
+            elif scope != c.applies_to:
                 problems.add(rel, f"{where}.applies_to", f"{c.derived_from} is checked per "
-                             f"{check.applies_to}", value=c.applies_to)
+                             f"{scope}", value=c.applies_to)
         factor_ids = [f.id for f in scales.likelihood_factors]
         for factor in c.mitigates:
             if factor not in factor_ids:
