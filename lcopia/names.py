@@ -1,12 +1,17 @@
-"""Names the code relies on in the data, declared once so the loader needs no scoring import.
+"""Every name the code relies on in the data, declared once and checked at load time.
 
-``DERIVED_CHECK_NAMES`` maps each fact check (``derived_from`` in controls.yaml) to the scope it
-runs on; ``lcopia.scoring.facts.DERIVED_CHECKS`` must have exactly these keys (a test checks).
+Policy, scales and controls are data a library may edit; code that looks up ``disclosure_route``
+or a band id would otherwise fail with a ``KeyError`` long after ``validate`` said the data
+was fine. The loader checks the data against these declarations, so renaming one in YAML is a
+``validate`` error that names the file and the name expected.
 """
 
 from __future__ import annotations
 
-DERIVED_CHECK_NAMES: dict[str, str] = {
+# Fact checks a control may name in ``derived_from`` (scoring implements each; a test keeps
+# the implementation's table and this declaration equal).
+# Each is checked per library, per system or per flow.
+DERIVED_CHECK_SCOPES: dict[str, str] = {
     "contract_binding": "system",
     "no_prohibited_use": "system",
     "disclosures_lawful": "library",
@@ -17,3 +22,20 @@ DERIVED_CHECK_NAMES: dict[str, str] = {
     "retention_within_need": "flow",
     "encrypted": "flow",
 }
+DERIVED_CHECK_NAMES: frozenset[str] = frozenset(DERIVED_CHECK_SCOPES)
+
+# Gate rules the code raises by id; policy.yaml ``gate_rules`` must state each in words.
+GATE_RULES: tuple[str, ...] = ("disclosure_route", "vendor_contract", "prohibited_use")
+
+# Risk bands by id, lowest first; scales.yaml gives each a label, a range and a colour.
+BAND_IDS: tuple[str, ...] = ("low", "moderate", "high", "critical")
+
+# Roles the code needs filled by a library's own ids: policy.yaml ``roles`` maps each role to
+# the id of a clause or a control (a library with its own policy uses its own ids).
+ROLES: dict[str, str] = {
+    "disclosure_clause": "clause",      # the clause that limits disclosure of records
+    "web_tracking_control": "control",  # the control third parties on library pages fail
+}
+
+# Severity modifiers scoring knows how to apply.
+SEVERITY_MODIFIERS: tuple[str, ...] = ("minors", "linked_identity_activity")

@@ -9,16 +9,16 @@ notebook computes them itself from the same inputs and gets the same answer.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from lcopia.errors import UsageError
 from lcopia.evidence import EvidenceReport, scan_manifest
+from lcopia.fsio import write_atomic
 from lcopia.load import load
 from lcopia.models import Assessment, Bundle
+from lcopia.project import DataDir
 from lcopia.scoring import assess
 from lcopia.web import WebReport, audit_folder
 
@@ -47,37 +47,24 @@ def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(out)
 
 
-def compute(data_dir: Path | str, as_of: dt.date) -> Results:
+def compute(data_dir: Path | str | DataDir, as_of: dt.date) -> Results:
     """Load, check the evidence, audit the web captures and score, in that order."""
-    root = Path(data_dir)
+    project = data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
+    root = project.root
     key = (str(root.resolve()), as_of, _fingerprint(root))
     if key in _cache:
         return _cache[key]
-    bundle = load(root, as_of=as_of)
-    evidence_dir = root / "evidence"
-    evidence = (scan_manifest(evidence_dir, bundle, as_of)
-                if (evidence_dir / "manifest.yaml").is_file() else None)
-    web_dir = evidence_dir / "web"
+    bundle = load(project, as_of=as_of)
+    evidence = (scan_manifest(project.evidence, bundle, as_of)
+                if project.evidence_manifest.is_file() else None)
     web = None
-    if web_dir.is_dir() and any(web_dir.glob("*.har")):
-        web = audit_folder(web_dir, first_party=bundle.inventory.library.website_domains or None)
+    if project.har_files():
+        web = audit_folder(project.web_captures,
+                           first_party=bundle.inventory.library.website_domains or None)
     assessment = assess(bundle, as_of, evidence=evidence, web=web)
     result = Results(bundle=bundle, evidence=evidence, web=web, assessment=assessment)
     _cache[key] = result
     return result
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def results(data_dir: Path | str, as_of: dt.date | str, run_dir: Path | str | None = None

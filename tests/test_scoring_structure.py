@@ -5,14 +5,14 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from lcopia.names import DERIVED_CHECK_NAMES
+from lcopia.names import DERIVED_CHECK_SCOPES
 from lcopia.scoring import DERIVED_CHECKS
 
 PACKAGE = Path(__file__).resolve().parent.parent / "lcopia"
 
 
 def test_derived_check_names_match_the_checks_and_their_scopes() -> None:
-    assert {k: v.applies_to for k, v in DERIVED_CHECKS.items()} == DERIVED_CHECK_NAMES
+    assert {k: v.applies_to for k, v in DERIVED_CHECKS.items()} == DERIVED_CHECK_SCOPES
 
 
 def test_load_never_imports_scoring() -> None:

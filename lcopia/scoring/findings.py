@@ -114,7 +114,8 @@ def counsel_findings(ctx: Context, top_risk: int) -> list[Finding]:
 def disclosure_findings(ctx: Context, top_risk: int) -> list[Finding]:
     """One finding per release in the register that falls outside the statute."""
     scales = ctx.scales
-    quote_ids = [c.id for c in ctx.bundle.policy.clauses if c.id == "LCO-DISCLOSURE"]
+    role = ctx.bundle.policy.roles.get("disclosure_clause")
+    quote_ids = [c.id for c in ctx.bundle.policy.clauses if c.id == role]
     statute_ids = [s.id for s in ctx.bundle.policy.statutes if s.id.startswith("RSMO-182.817-1")]
     out = []
     for d, reason in gate.releases_outside_statute(ctx):

@@ -142,7 +142,8 @@ def web_rule(issue: WebIssue) -> str:
 
 def web_control(ctx: Context) -> Any:
     """The control that web issues are judged under (third parties on library pages)."""
-    return next((c for c in ctx.bundle.policy.controls if c.id == "POL-26"), None)
+    role = ctx.bundle.policy.roles.get("web_tracking_control")
+    return next((c for c in ctx.bundle.policy.controls if c.id == role), None)
 
 
 # ----------------------------------------------------------------------------- the gate
