@@ -577,13 +577,22 @@ class CategoryScore(Result):
     rank: int
 
 
+GateKind = Literal["statute", "policy", "practice"]
+
+
 class GateViolation(Result):
     rule: str
+    kind: GateKind = Field(
+        "statute", description="Whose standard: statute (a disclosure that appears to fall "
+        "outside RSMo 182.817.1; counsel to review), policy (the Board's policy: a contracted "
+        "third party not bound to it and Missouri law, or a release of records the policy "
+        "protects), practice (below the ALA/NISO standard the library adopted).")
     statement: str
     subject: str
     system_id: str | None = None
     flow_id: str | None = None
     control_id: str | None = None
+    risk_id: str | None = None
     violating_attributes: dict[str, list[str]] = {}
 
 
@@ -603,6 +612,15 @@ class DisclosureReview(Result):
     reason: str
     search_cost: float
     cost_billed: str
+    released: bool = False
+    handled_correctly: bool = Field(
+        False, description="The library's handling met the statute (rubric G3): nothing was "
+        "released (refused, pending, referred to counsel), or the release was on a route "
+        "182.817.1 allows, or on counsel's advice (recorded, not condemned).")
+    gate_kind: GateKind | None = Field(
+        None, description="The gate finding this request raised, if any.")
+    counsel_review: str = ""
+    handling: str = Field("", description="What the library did, in one plain sentence.")
 
 
 class ActionItem(Result):

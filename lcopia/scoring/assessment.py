@@ -18,7 +18,12 @@ from lcopia.scoring import findings as fnd
 from lcopia.scoring.actions import action_plan
 from lcopia.scoring.context import SCHEMA_VERSION, Evaluated, build_context
 from lcopia.scoring.controls import bearing_on, evaluate_controls
-from lcopia.scoring.gate import evaluate_gate, review_disclosures
+from lcopia.scoring.gate import (
+    disclosure_counts,
+    evaluate_gate,
+    gate_counts,
+    review_disclosures,
+)
 from lcopia.scoring.risk import band_for, score_flow
 from lcopia.scoring.thirdparty import web_flows
 
@@ -117,6 +122,9 @@ def assess(bundle: Bundle, as_of: dt.date, *, evidence: EvidenceReport | None = 
         "controls_gap": sum(c.gap for c in controls),
         "policy_gaps": sum(f.kind == "policy_gap" for f in findings),
     })
+    disclosures = review_disclosures(ctx)
+    counts.update(gate_counts(gate))
+    counts.update(disclosure_counts(disclosures))
     return Assessment(
         schema_version=SCHEMA_VERSION, as_of=as_of, library=bundle.inventory.library.name,
         illustrative=bundle.inventory.library.illustrative, policy_id=bundle.policy.id,
@@ -124,7 +132,7 @@ def assess(bundle: Bundle, as_of: dt.date, *, evidence: EvidenceReport | None = 
         posture=posture(gate, counts), counts=dict(sorted(counts.items())), gate=gate,
         flows=list(flow_scores.values()), systems=system_scores, categories=category_scores,
         controls=controls, findings=findings, actions=action_plan(findings, flow_scores, ctx),
-        disclosures=review_disclosures(ctx))
+        disclosures=disclosures)
 
 
 def posture(gate: Gate, counts: dict[str, int]) -> str:

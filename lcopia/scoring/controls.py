@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from lcopia.models import Control, Flow
+from lcopia.models import Control, Flow, outside_us
+from lcopia.scoring import gate
 from lcopia.scoring.context import Context, Evaluated
 from lcopia.scoring.facts import DERIVED_CHECKS
 
@@ -26,7 +27,9 @@ def applies(control: Control, ctx: Context, target: Any) -> bool:
         tier = ctx.system_tier(system.system_id)
     checks = [
         w.external is None or system.external == w.external,
-        w.holds_library_records is None or system.holds_library_records == w.holds_library_records,
+        w.holds_library_records is None
+        or gate.holds_library_records(ctx, system) == w.holds_library_records,  # on facts (G8)
+        w.data_outside_us is None or outside_us(system.data_location) == w.data_outside_us,
         w.kinds is None or system.kind in w.kinds,
         w.categories is None or any(f.category in w.categories for f in flows),
         w.elements_any is None or any(e in w.elements_any for f in flows for e in f.elements),

@@ -41,7 +41,8 @@ def privacy_policy_listed(ctx: Context, s: System) -> Outcome:
 def all_categories(ctx: Context, _: str) -> Outcome:
     """Every record category the policy names has at least one inventoried flow."""
     present = {f.category for f in ctx.flows}
-    missing = [c.name for c in ctx.bundle.taxonomy.categories if c.id not in present]
+    missing = [c.name for c in ctx.bundle.taxonomy.categories
+               if c.named_in_policy and c.id not in present]
     if missing:
         return Outcome(False, "no flow inventoried for: " + "; ".join(missing))
     return Outcome(True, "every record category named by the policy has inventoried flows")
@@ -68,16 +69,15 @@ def retention_within_need(ctx: Context, f: Flow) -> Outcome:
     """Records are kept no longer than the purpose needs, by the inventory and the export."""
     expired = [i for i in ctx.evidence_issues.get(f.flow_id, [])
                if getattr(i, "control_hint", None) == "retention_within_need"]
-    if f.retention_days is None:
-        return Outcome(False, f"kept indefinitely; needed for {f.retention_need_days} days")
-    if f.retention_days > f.retention_need_days:
-        return Outcome(False, f"kept {f.retention_days} days; needed for "
-                       f"{f.retention_need_days} days")
+    if f.exceeds_need():
+        kept = "kept indefinitely" if f.retention_days is None else \
+            f"kept {f.retention_days} days"
+        return Outcome(False, f"{kept}; needed {f.need_label}")
     if expired:
         return Outcome(False, "the export checked shows records older than the retention: "
                        + "; ".join(i.detail for i in expired))
-    return Outcome(True, f"kept {f.retention_days} days, within the {f.retention_need_days} "
-                   "needed")
+    kept = "kept indefinitely" if f.retention_days is None else f"kept {f.retention_days} days"
+    return Outcome(True, f"{kept}, within the need ({f.need_label})")
 
 
 def encrypted(ctx: Context, f: Flow) -> Outcome:

@@ -100,7 +100,8 @@ def counsel_findings(ctx: Context, top_risk: int) -> list[Finding]:
             evidence = ("Requests meeting the policy's wording but not the statute: "
                         + (", ".join(weak) if weak else "none in this period") + ".")
         else:
-            evidence = "A comparison of the policy text with the statute."
+            evidence = gate.counsel_evidence(ctx, q.evidence_from) or \
+                "A comparison of the policy text with the statute."
         risk = next((b.max for b in scales.risk_bands if b.label == q.band), top_risk)
         out.append(Finding(
             id=f"{q.id}@library", kind="policy_gap", title=q.title, band=q.band, risk=risk,
@@ -122,13 +123,12 @@ def disclosure_findings(ctx: Context, top_risk: int) -> list[Finding]:
         band = band_for(top_risk, scales)
         out.append(Finding(
             id=f"DISCLOSURE@{d.request_id}", kind="disclosure",
-            title=f"Records released without a lawful basis ({d.request_id})", band=band,
+            title=gate.release_title(d), band=band,
             risk=top_risk, hard_gate=True, gate_rule="disclosure_route",
             subject=f"Disclosure request {d.request_id} ({d.requester_type.replace('_', ' ')})",
             clauses=quote_ids, clause_quotes=quotes(quote_ids, ctx), statutes=statute_ids,
             evidence=f"Received {d.received}; decision {d.decision.replace('_', ' ')}; {reason}.",
-            recommendation="Review this release with counsel, consider notifying the patron, "
-            "and retrain staff to refer every request to the Privacy Officer.",
+            recommendation=gate.RELEASE_RECOMMENDATION,
             owner="Privacy Officer", due=due(ctx.as_of, band, scales)))
     return out
 

@@ -32,8 +32,7 @@ def exposure_factors(flow: Flow, system: System, ctx: Context) -> list[str]:
     present = {
         "leaves_library": system.external or flow.direction in ("transmit", "disclose"),
         "onward_sharing": system.shares_with_third_parties in UNKNOWN_OR_YES or bool(prohibited),
-        "retention_beyond_need": flow.retention_days is None
-        or flow.retention_days > flow.retention_need_days,
+        "retention_beyond_need": flow.exceeds_need(),
         "broad_access": flow.broad_access in UNKNOWN_OR_YES,
         "unencrypted": flow.encrypted != YesNo.yes,
         "patron_accounts": system.patron_accounts,
