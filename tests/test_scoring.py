@@ -201,7 +201,7 @@ def contract_control() -> Control:
 ])
 def test_vendor_contract_gate(binds, result):
     a = score(systems=[system(external=True, contract_binds_policy=binds[0],
-                              contract_binds_missouri_law=binds[1])],
+                              contract_binds_missouri_law=binds[1], contract_ref="DPA sec. 7")],
               controls=[contract_control()])
     assert a.gate.result == result
     if result == "FAIL":
