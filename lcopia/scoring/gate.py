@@ -625,9 +625,9 @@ def _vendor_violations(ctx: Context) -> list[GateViolation]:
         outcome = contract_binding(ctx, s)
         if outcome.passed:
             continue
+        if not contract_on_file(s) and not receives_use_records(ctx, s):
+            continue  # IP address only (a font CDN): housekeeping for the register (W2)
         if is_uncontracted_tracker(ctx, s):
-            if not receives_use_records(ctx, s):
-                continue  # IP address only: housekeeping for the register, not the gate
             out.append(GateViolation(
                 rule="prohibited_use", kind="practice",
                 statement=_statement("practice", f"{s.vendor} receives website or catalogue "
