@@ -388,3 +388,17 @@ def test_international_transfer_is_tested_against_data_location(location, abroad
     ctx = build_context(bundle, AS_OF, list(bundle.inventory.flows),
                         list(bundle.inventory.systems), None)
     assert applies(CONTROLS["POL-52"], ctx, s) is abroad
+
+
+def test_patron_vendor_list_names_uncontracted_recipients_of_catalogue_searches():
+    from lcopia.pipeline import results
+    from lcopia.scoring.gate import vendor_privacy_list_for
+
+    r = results(DATA, AS_OF)
+    contracted, other = vendor_privacy_list_for(r.bundle, AS_OF, r.web)
+    assert r.web is not None
+    names = {row.vendor for row in other}
+    assert any("Meta" in n for n in names)  # the pixel on catalogue search is listed
+    assert not any(row.vendor == "Google" for row in other)  # GA is contracted (click-through)
+    assert all(not row.bound for row in other)
+    assert {row.vendor for row in contracted} & names == set()

@@ -22,6 +22,7 @@ from lcopia.scoring.gate import (
     disclosure_counts,
     evaluate_gate,
     gate_counts,
+    gate_parts,
     review_disclosures,
 )
 from lcopia.scoring.risk import band_for, score_flow
@@ -141,9 +142,7 @@ def posture(gate: Gate, counts: dict[str, int]) -> str:
     risk = f"{crit} data flow{'s' if crit != 1 else ''} at critical and {high} at high " \
            "residual risk"
     if gate.result == "FAIL":
-        n = len(gate.violations)
-        return (f"Not compliant: {n} hard-gate violation{'s' if n != 1 else ''} of the policy "
-                f"or RSMo 182.817 must be corrected; {risk}.")
+        return f"Not compliant: {gate_parts(gate)}; {risk}."
     if crit or high:
         return f"Compliant with the hard rules, but {risk} need action."
     return "Compliant with the hard rules; remaining risks are moderate or low."

@@ -19,10 +19,12 @@ flows carry them is judged on the flows, and a flow that discloses is a disclosu
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from lcopia.models import (
+    Bundle,
     Disclosure,
     DisclosureReview,
     Flow,
@@ -32,7 +34,15 @@ from lcopia.models import (
     YesNo,
     library_record_signals,
 )
-from lcopia.scoring.context import Context, Evaluated, Outcome, flow_leaves, subject_of
+from lcopia.scoring.context import (
+    Context,
+    Evaluated,
+    Outcome,
+    build_context,
+    flow_leaves,
+    subject_of,
+)
+from lcopia.scoring.thirdparty import web_flows
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from lcopia.evidence import EvidenceIssue, EvidenceReport
@@ -278,7 +288,8 @@ def releases_outside_statute(ctx: Context) -> list[tuple[Disclosure, str]]:
 
 def release_title(d: Disclosure) -> str:
     """A finding's title for a release: worded for counsel, never a legal conclusion."""
-    return f"Release that appears to fall outside RSMo 182.817.1 ({d.request_id}): counsel to review"
+    return (f"Release that appears to fall outside RSMo 182.817.1 ({d.request_id}): "
+            "counsel to review")
 
 
 RELEASE_RECOMMENDATION = (
@@ -414,11 +425,16 @@ def gate_counts(gate: Gate) -> dict[str, int]:
 
 def gate_sentence(gate: Gate) -> str:
     """The Board's one-line summary of the gate, by kind, in each kind's own words."""
-    counts = gate_counts(gate)
     if not gate.violations:
         return ("No release appears to fall outside RSMo 182.817.1, every contracted third "
                 "party holding library records is bound by a contract on file, and no use "
                 "below the ALA/NISO standard was found.")
+    return "Compliance gate: " + gate_parts(gate) + "."
+
+
+def gate_parts(gate: Gate) -> str:
+    """'1 release that appears to fall outside …; 4 breaches of the Board's policy; …'."""
+    counts = gate_counts(gate)
     parts = []
     if counts["gate_statute"]:
         parts.append(_plural(counts["gate_statute"], "release that appears",
@@ -430,7 +446,7 @@ def gate_sentence(gate: Gate) -> str:
     if counts["gate_practice"]:
         parts.append(_plural(counts["gate_practice"], "practice", "practices")
                      + " below the ALA/NISO standard the library adopted")
-    return "Compliance gate: " + "; ".join(parts) + "."
+    return "; ".join(parts)
 
 
 # ----------------------------------------------------------------------------- vendor list
@@ -466,7 +482,9 @@ def vendor_privacy_list(ctx: Context) -> tuple[list[VendorRow], list[VendorRow]]
                        for f in ctx.flows_by_system.get(s.system_id, [])})
         bound = contract_binding(ctx, s).passed
         if is_uncontracted_tracker(ctx, s):
-            note = "No contract: receives website or catalogue use from library pages."
+            note = ("No contract: receives website or catalogue use from library pages."
+                    if receives_use_records(ctx, s) else "No contract: receives the visitor's "
+                    "IP address when a library page loads (fonts or similar).")
             target = other
         else:
             note = ("Bound by contract to the library's policy and Missouri law."
@@ -479,6 +497,17 @@ def vendor_privacy_list(ctx: Context) -> tuple[list[VendorRow], list[VendorRow]]
             reviewed=s.privacy_policy_reviewed.isoformat() if s.privacy_policy_reviewed else "",
             bound=bound, note=note))
     return contracted, other
+
+
+def vendor_privacy_list_for(bundle: Bundle, as_of: dt.date, web: WebReport | None = None
+                            ) -> tuple[list[VendorRow], list[VendorRow]]:
+    """``vendor_privacy_list`` from a loaded bundle (and the web captures, whose trackers
+    receive catalogue searches and so belong on the patrons' list as uncontracted parties)."""
+    systems, flows = list(bundle.inventory.systems), list(bundle.inventory.flows)
+    if web is not None:
+        extra_systems, extra_flows = web_flows(web, systems)
+        systems, flows = systems + extra_systems, flows + extra_flows
+    return vendor_privacy_list(build_context(bundle, as_of, flows, systems, None))
 
 
 # ----------------------------------------------------------------------------- counsel evidence
@@ -636,11 +665,15 @@ def _vendor_violations(ctx: Context) -> list[GateViolation]:
                 control_id=_control_id(ctx, "contract_binding"),
                 violating_attributes={"contract_on_file": ["no"], "tracker": [s.kind]}))
             continue
+        unbound = [x for x, v in (("the policy", s.contract_binds_policy),
+                                  ("Missouri law", s.contract_binds_missouri_law))
+                   if v != YesNo.yes]
+        unknown = all(v == YesNo.unknown for v in (s.contract_binds_policy,
+                                                   s.contract_binds_missouri_law)
+                      if v != YesNo.yes)
         missing = ("no contract on file" if not contract_on_file(s) else
-                   "the contract on file does not bind it to "
-                   + " and ".join(x for x, v in (("the policy", s.contract_binds_policy),
-                                                 ("Missouri law", s.contract_binds_missouri_law))
-                                  if v != YesNo.yes))
+                   ("the contract on file is not shown to bind it to " if unknown else
+                    "the contract on file does not bind it to ") + " and ".join(unbound))
         label = " (marked as holding none, but its flows show them)" if mislabelled(ctx, s) \
             else ""
         out.append(GateViolation(
@@ -686,8 +719,8 @@ def _evidence_violations(ctx: Context, evidence: EvidenceReport) -> list[GateVio
             recipient = flow.recipient if flow else "a party outside the library"
             out.append(GateViolation(
                 rule=EVIDENCE_RULE, kind=kind,  # type: ignore[arg-type]
-                statement=_statement(kind, f"The export {scan.file} sent to {recipient} "
-                                     f"contains {_words(issue.kind)}"),
+                statement=_statement(kind, f"The export {scan.file}, sent to {recipient}, "
+                                     f"shows identifying data ({_words(issue.kind)})"),
                 subject=subject, system_id=flow.system_id if flow else None,
                 flow_id=scan.flow_id, control_id=control.id if control else None,
                 violating_attributes={"evidence": [issue.kind], "file": [scan.file]}))

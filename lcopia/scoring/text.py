@@ -12,7 +12,7 @@ def assessment_text(a: Assessment) -> str:
              + ("  [illustrative sample data]" if a.illustrative else ""), "",
              a.posture, "", f"Compliance gate: {a.gate.result}"]
     for v in a.gate.violations:
-        lines.append(f"  - [{v.rule}] {v.subject}: {v.statement}")
+        lines.append(f"  - [{v.kind}] {v.subject}: {v.statement}")
     lines += ["", "Residual risk by system (share of the library's total):"]
     for s in a.systems:
         lines.append(f"  {s.rank:>2}. {s.name:<46.46} {s.residual_band:<9} "
