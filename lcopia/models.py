@@ -108,6 +108,10 @@ class ControlWhen(Strict):
     min_tier: str | None = None
     minors: bool | None = None
     is_library_record: bool | None = None
+    tracker: bool | None = Field(
+        None, description="The system is a tracker the library never contracted (a tracker "
+        "kind, or found only in browser captures, with no contract on file): vendor "
+        "checklists use tracker: false, since a tracker is a decision, not a vendor (W1).")
     data_outside_us: bool | None = Field(
         None, description="The system's data_location names a place outside the United "
         "States (international transfer); see outside_us().")

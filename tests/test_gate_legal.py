@@ -402,3 +402,14 @@ def test_patron_vendor_list_names_uncontracted_recipients_of_catalogue_searches(
     assert not any(row.vendor == "Google" for row in other)  # GA is contracted (click-through)
     assert all(not row.bound for row in other)
     assert {row.vendor for row in contracted} & names == set()
+
+
+def test_trackers_get_no_vendor_checklist():
+    from lcopia.pipeline import results
+
+    a = results(DATA, AS_OF).assessment
+    meta = next(s.system_id for s in a.systems if s.vendor.startswith("Meta"))
+    asked = {c.control_id for c in a.controls if c.target_id == meta}
+    assert not asked & {"POL-12", "POL-14", "POL-15", "POL-16", "POL-19", "POL-20", "POL-30"}
+    assert "POL-26" in asked  # judged as third-party code on library pages
+    assert any(v.system_id == meta and v.kind == "practice" for v in a.gate.violations)

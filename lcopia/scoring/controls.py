@@ -29,6 +29,7 @@ def applies(control: Control, ctx: Context, target: Any) -> bool:
         w.external is None or system.external == w.external,
         w.holds_library_records is None
         or gate.holds_library_records(ctx, system) == w.holds_library_records,  # on facts (G8)
+        w.tracker is None or gate.is_uncontracted_tracker(ctx, system) == w.tracker,
         w.data_outside_us is None or outside_us(system.data_location) == w.data_outside_us,
         w.kinds is None or system.kind in w.kinds,
         w.categories is None or any(f.category in w.categories for f in flows),

@@ -662,7 +662,7 @@ def _vendor_violations(ctx: Context) -> list[GateViolation]:
                 statement=_statement("practice", f"{s.vendor} receives website or catalogue "
                                      "use from library pages with no contract"),
                 subject=s.name, system_id=s.system_id,
-                control_id=_control_id(ctx, "contract_binding"),
+                control_id=web.id if (web := web_control(ctx)) else None,
                 violating_attributes={"contract_on_file": ["no"], "tracker": [s.kind]}))
             continue
         unbound = [x for x, v in (("the policy", s.contract_binds_policy),
