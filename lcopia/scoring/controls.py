@@ -20,26 +20,32 @@ def applies(control: Control, ctx: Context, target: Any) -> bool:
         flow: Flow = target
         system = ctx.systems[flow.system_id]
         flows = [flow]
-        tier = ctx.flow_tier(flow)
     else:
         system = target
         flows = ctx.flows_by_system.get(system.system_id, [])
-        tier = ctx.system_tier(system.system_id)
-    checks = [
-        w.external is None or system.external == w.external,
-        w.holds_library_records is None
-        or gate.holds_library_records(ctx, system) == w.holds_library_records,  # on facts (G8)
-        w.tracker is None or gate.is_uncontracted_tracker(ctx, system) == w.tracker,
-        w.data_outside_us is None or outside_us(system.data_location) == w.data_outside_us,
-        w.kinds is None or system.kind in w.kinds,
-        w.categories is None or any(f.category in w.categories for f in flows),
-        w.elements_any is None or any(e in w.elements_any for f in flows for e in f.elements),
-        w.min_tier is None or ctx.tier_rank[tier] >= ctx.tier_rank[w.min_tier],
-        w.minors is None or any(f.minors for f in flows) == w.minors,
-        w.is_library_record is None
+
+    def tier() -> str:  # computed only when a control asks for it (10,000-system inventories)
+        return ctx.flow_tier(flows[0]) if control.applies_to == "flow" else \
+            ctx.system_tier(system.system_id)
+
+    # cheapest conditions first; all() stops at the first that fails
+    checks = (
+        lambda: w.external is None or system.external == w.external,
+        lambda: w.kinds is None or system.kind in w.kinds,
+        lambda: w.tracker is None or gate.is_uncontracted_tracker(ctx, system) == w.tracker,
+        lambda: w.holds_library_records is None  # judged on the facts (G8)
+        or gate.holds_library_records(ctx, system) == w.holds_library_records,
+        lambda: w.data_outside_us is None
+        or outside_us(system.data_location) == w.data_outside_us,
+        lambda: w.categories is None or any(f.category in w.categories for f in flows),
+        lambda: w.elements_any is None
+        or any(e in w.elements_any for f in flows for e in f.elements),
+        lambda: w.min_tier is None or ctx.tier_rank[tier()] >= ctx.tier_rank[w.min_tier],
+        lambda: w.minors is None or any(f.minors for f in flows) == w.minors,
+        lambda: w.is_library_record is None
         or any(f.is_library_record for f in flows) == w.is_library_record,
-    ]
-    return all(checks)
+    )
+    return all(check() for check in checks)
 
 
 def targets(control: Control, ctx: Context) -> list[tuple[str, Any]]:
