@@ -374,6 +374,8 @@ class Finding(BaseModel):
     ala_priority: str | None = None
     owner: str
     due: dt.date | None = None
+    risk_id: str | None = Field(
+        None, description="The register risk this row feeds; none when it feeds no risk.")
 
 
 class Result(BaseModel):
@@ -440,14 +442,21 @@ class CategoryScore(Result):
     rank: int
 
 
+GateKind = Literal["statute", "policy", "practice"]
+
+
 class GateViolation(Result):
     rule: str
     statement: str
     subject: str
+    kind: GateKind | None = Field(
+        None, description="statute (RSMo 182.817, for counsel), policy (the Board's policy) or "
+        "practice (below the ALA/NISO standard the library adopted).")
     system_id: str | None = None
     flow_id: str | None = None
     control_id: str | None = None
     violating_attributes: dict[str, list[str]] = {}
+    risk_id: str | None = Field(None, description="The register risk this violation is about.")
 
 
 class Gate(Result):
@@ -468,6 +477,45 @@ class DisclosureReview(Result):
     cost_billed: str
 
 
+class Risk(Result):
+    """One problem for patrons, rated on its own facts: a row of the Board's risk register.
+
+    ``id`` comes from what the risk is about (``R-<kind>-<slug>``), so it is stable from one
+    year's run to the next; ``control_results`` names the control-level rows that feed it.
+    """
+
+    id: str
+    kind: str = Field(description="disclosure, web_tracker, export_identifiers, retention, "
+                      "staff_access, vendor_contract, due_diligence, not_yet_known, ...")
+    title: str = Field(description="The harm in plain words: no ids, paths or column names.")
+    harm: str = Field(description="What it means for patrons.")
+    systems: list[str]
+    flows: list[str]
+    evidence: list[str] = Field(description="Plain facts behind the rating.")
+    observed: bool = Field(description="Backed by observed evidence (export, capture, register).")
+    gate_kind: GateKind | None = None
+    severity: int
+    severity_reasons: list[str]
+    inherent_likelihood: int
+    residual_likelihood: int
+    planned_likelihood: int
+    likelihood_reasons: list[str]
+    inherent_risk: int
+    residual_risk: int
+    planned_risk: int
+    inherent_band: str
+    residual_band: str
+    planned_band: str
+    action: str
+    owner: str
+    due: dt.date | None
+    ala_priority: str | None = None
+    control_results: list[str] = Field(description="Ids of the control-level rows (Finding.id).")
+    clauses: list[str] = []
+    statutes: list[str] = []
+    rank: int = Field(description="1 = highest residual risk.")
+
+
 class ActionItem(Result):
     rank: int
     finding_ids: list[str]
@@ -480,6 +528,7 @@ class ActionItem(Result):
     planned_risk: int
     band: str
     ala_priority: str | None
+    risk_id: str | None = Field(None, description="The register risk this action treats.")
 
 
 class Assessment(Result):
@@ -495,6 +544,7 @@ class Assessment(Result):
     posture: str
     counts: dict[str, int]
     gate: Gate
+    risks: list[Risk] = Field([], description="The Board's risk register, highest risk first.")
     flows: list[FlowScore]
     systems: list[SystemScore]
     categories: list[CategoryScore]

@@ -16,7 +16,7 @@ from lcopia.models import Answer, Bundle, Control, Flow, System, YesNo
 if TYPE_CHECKING:  # pragma: no cover - typing only; keeps pyarrow out of scoring's import
     from lcopia.evidence import EvidenceReport
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "2.0.0"
 UNKNOWN_OR_YES = (YesNo.yes, YesNo.unknown)
 
 
