@@ -99,38 +99,62 @@ def web_class(receives: set[str], classes: list[WebClass]) -> WebClass:
 
 
 def web_parties(ctx: Context, web: WebReport | None) -> list[WebParty]:
-    """Third parties on library pages, one per organisation and thing received.
+    """Third parties on library pages, one per organisation and thing received (W3).
 
-    The one place that reads the web report's shape: when ``WebReport.organisations`` lands,
-    only this function changes. A contracted vendor bound to the policy that delivers its own
-    service on the pages (e-content, databases) is first party in effect (W4) and not listed.
+    The one place that reads the web report's shape. It uses ``WebReport.organisations``
+    (one entry per organisation with what it receives, W2) when the report has it, and
+    otherwise groups ``third_parties`` by organisation. A contracted vendor bound to the
+    policy that delivers its own service on the pages (e-content, databases) is first party
+    in effect (W4) and not listed.
     """
     if web is None:
         return []
     classes = ctx.scales.risk_register.web_classes
-    flows = {f.flow_id: f for f in ctx.flows}
-    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
-    for tp in sorted(web.third_parties, key=lambda t: t.domain):
-        flow = flows.get(f"WEB-{tp.domain}")
-        system = ctx.systems.get(flow.system_id) if flow else None
-        bound = bool(system and system.contract_binds_policy.value == "yes"
-                     and system.contract_binds_missouri_law.value == "yes"
-                     and not set(system.uses) & set(ctx.vocab.prohibited_uses))
-        if bound and tp.category not in _TRACKING_CATEGORIES:
-            continue
-        org = tp.organisation if tp.organisation and tp.category != "unknown" else tp.domain
-        groups[(org, web_class(set(tp.receives), classes).id)].append((tp, flow))
     by_id = {c.id: c for c in classes}
+    flows = {f.flow_id: f for f in ctx.flows}
+    tps = {tp.domain: tp for tp in web.third_parties}
+
+    def bound(domain: str, system_id: str | None = None) -> bool:
+        flow = flows.get(f"WEB-{domain}")
+        system = ctx.systems.get(system_id or (flow.system_id if flow else ""))
+        return bool(system and system.contract_binds_policy.value == "yes"
+                    and system.contract_binds_missouri_law.value == "yes"
+                    and not set(system.uses) & set(ctx.vocab.prohibited_uses))
+
+    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    organisations = getattr(web, "organisations", None) or []
+    if organisations:
+        for org in organisations:
+            tracking = set(org.categories) & _TRACKING_CATEGORIES
+            if bound(org.domains[0], org.system_id) and not tracking:
+                continue
+            things = [r for r in org.receives if r in by_id] or [classes[-1].id]
+            for dom in org.domains:
+                tp = tps.get(dom)
+                own = web_class(set(tp.receives), classes).id if tp else things[0]
+                groups[(org.name, own if own in things else things[0])].append(dom)
+    else:
+        for tp in sorted(web.third_parties, key=lambda t: t.domain):
+            if bound(tp.domain) and tp.category not in _TRACKING_CATEGORIES:
+                continue
+            org = tp.organisation if tp.organisation and tp.category != "unknown" else tp.domain
+            groups[(org, web_class(set(tp.receives), classes).id)].append(tp.domain)
     out = []
-    for (org, cid), members in sorted(groups.items()):
-        systems = sorted({f.system_id for _, f in members if f})
+    for (org, cid), domains in sorted(groups.items()):
+        domains = sorted(set(domains))
+        systems = sorted({flows[f"WEB-{d}"].system_id for d in domains if f"WEB-{d}" in flows})
         own = sorted({f.flow_id for s in systems for f in ctx.flows_by_system.get(s, [])})
-        facts = [f"{tp.domain} ({tp.category.replace('_', ' ')}) received "
-                 f"{', '.join(r.replace('_', ' ') for r in tp.receives)} on "
-                 f"{', '.join(p.replace('_', ' ') for p in tp.page_types)} pages "
-                 f"({tp.pages} captured page{'s' if tp.pages != 1 else ''})" for tp, _ in members]
-        out.append(WebParty(org, by_id[cid], tuple(tp.domain for tp, _ in members),
-                            tuple(systems), tuple(own), tuple(facts)))
+        facts = []
+        for d in domains:
+            tp = tps.get(d)
+            if tp is None:
+                continue
+            facts.append(f"{d} ({tp.category.replace('_', ' ')}) received "
+                         f"{', '.join(r.replace('_', ' ') for r in tp.receives)} on "
+                         f"{', '.join(p.replace('_', ' ') for p in tp.page_types)} pages "
+                         f"({tp.pages} captured page{'s' if tp.pages != 1 else ''})")
+        out.append(WebParty(org, by_id[cid], tuple(domains), tuple(systems), tuple(own),
+                            tuple(facts)))
     return out
 
 
@@ -177,8 +201,8 @@ class Register:
                           f"contract binding {p.organisation} to the policy and Missouri law "
                           f"that stops it receiving {c.label}")
             d = self.get(rid, kind="web_tracker", nature="observed",
-                         title=f"{c.label[0].upper()}{c.label[1:]} sent to {p.organisation} "
-                         "from the library's web pages",
+                         title=f"{p.organisation} receives {c.label} from the library's "
+                         "web pages",
                          harm=f"{p.organisation} receives {c.label} from patrons' browsers "
                          "without a contract that keeps it confidential: a decision to remove "
                          "or contract, not a vendor to audit.",
