@@ -411,5 +411,4 @@ def test_trackers_get_no_vendor_checklist():
     meta = next(s.system_id for s in a.systems if s.vendor.startswith("Meta"))
     asked = {c.control_id for c in a.controls if c.target_id == meta}
     assert not asked & {"POL-12", "POL-14", "POL-15", "POL-16", "POL-19", "POL-20", "POL-30"}
-    assert "POL-26" in asked  # judged as third-party code on library pages
     assert any(v.system_id == meta and v.kind == "practice" for v in a.gate.violations)

@@ -17,7 +17,7 @@ from lcopia.models import (
 from lcopia.scoring import findings as fnd
 from lcopia.scoring.actions import action_plan
 from lcopia.scoring.context import SCHEMA_VERSION, Evaluated, build_context
-from lcopia.scoring.controls import bearing_on, evaluate_controls
+from lcopia.scoring.controls import bearing_on, by_target, evaluate_controls
 from lcopia.scoring.gate import (
     disclosure_counts,
     evaluate_gate,
@@ -25,6 +25,8 @@ from lcopia.scoring.gate import (
     gate_parts,
     review_disclosures,
 )
+from lcopia.scoring.register import build_register
+from lcopia.scoring.register import counts as register_counts
 from lcopia.scoring.risk import band_for, score_flow
 from lcopia.scoring.thirdparty import web_flows
 
@@ -33,9 +35,12 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from lcopia.web import WebReport
 
 
-def _rank(items: list[tuple[str, int]]) -> dict[str, tuple[int, float]]:
+def _rank(items: list[tuple[str, int]], worst: dict[str, int] | None = None
+          ) -> dict[str, tuple[int, float]]:
+    """Rank by the worst risk first (then by the total), and give each its share."""
     total = sum(v for _, v in items) or 1
-    ordered = sorted(items, key=lambda kv: (-kv[1], kv[0]))
+    worst = worst or {}
+    ordered = sorted(items, key=lambda kv: (-worst.get(kv[0], 0), -kv[1], kv[0]))
     return {k: (i + 1, round(100.0 * v / total, 1)) for i, (k, v) in enumerate(ordered)}
 
 
@@ -44,15 +49,17 @@ def assess(bundle: Bundle, as_of: dt.date, *, evidence: EvidenceReport | None = 
     """Score the whole inventory as of ``as_of``; the same inputs give the same output."""
     systems = list(bundle.inventory.systems)
     flows = list(bundle.inventory.flows)
+    web_only: set[str] = set()
     if web is not None:
         extra_systems, extra_flows = web_flows(web, systems)
         systems += extra_systems
         flows += extra_flows
-    ctx = build_context(bundle, as_of, flows, systems, evidence)
+        web_only = {s.system_id for s in extra_systems}
+    ctx = build_context(bundle, as_of, flows, systems, evidence, web_only)
     scales = ctx.scales
     evaluated = evaluate_controls(ctx)
-    index = bearing_on(evaluated)
-    flow_scores = {f.flow_id: score_flow(f, ctx, index)
+    index, index_all = bearing_on(evaluated), by_target(evaluated)
+    flow_scores = {f.flow_id: score_flow(f, ctx, index, index_all)
                    for f in sorted(ctx.flows, key=lambda f: f.flow_id)}
     top_risk = max((s.residual_risk for s in flow_scores.values()), default=1)
 
@@ -62,14 +69,17 @@ def assess(bundle: Bundle, as_of: dt.date, *, evidence: EvidenceReport | None = 
         drafts += fnd.evidence_findings(ctx, evidence, flow_scores)
     if web is not None:
         drafts += fnd.web_findings(ctx, web, flow_scores)
-    findings = sorted(drafts, key=lambda f: (-f.risk, not f.hard_gate, f.id))
     gate = evaluate_gate(ctx, evaluated, evidence, web)
+    risks, findings, gate = build_register(ctx, evaluated, flow_scores, drafts, gate, web,
+                                           evidence)
     violations = gate.violations
 
     sys_totals = [(sid, sum(flow_scores[f.flow_id].residual_risk
                             for f in ctx.flows_by_system.get(sid, [])))
                   for sid in sorted(ctx.systems)]
-    sys_rank = _rank(sys_totals)
+    sys_rank = _rank(sys_totals, {sid: max((flow_scores[f.flow_id].residual_risk
+                                           for f in ctx.flows_by_system.get(sid, [])),
+                                          default=0) for sid, _ in sys_totals})
     failing_systems = {v.system_id for v in violations if v.system_id}
     by_system: dict[str, list[Evaluated]] = defaultdict(list)
     for e in evaluated:
@@ -122,6 +132,10 @@ def assess(bundle: Bundle, as_of: dt.date, *, evidence: EvidenceReport | None = 
         "controls_unknown": sum(c.status == "unknown" for c in controls),
         "controls_gap": sum(c.gap for c in controls),
         "policy_gaps": sum(f.kind == "policy_gap" for f in findings),
+        "systems_inventoried": len(bundle.inventory.systems),
+        "systems_external": sum(s.external for s in bundle.inventory.systems),
+        "web_parties": len(ctx.web_only),
+        **register_counts(risks, gate, scales),
     })
     disclosures = review_disclosures(ctx)
     counts.update(gate_counts(gate))
@@ -131,18 +145,19 @@ def assess(bundle: Bundle, as_of: dt.date, *, evidence: EvidenceReport | None = 
         illustrative=bundle.inventory.library.illustrative, policy_id=bundle.policy.id,
         policy_version=bundle.policy.version, inputs=dict(sorted(bundle.files.items())),
         posture=posture(gate, counts), counts=dict(sorted(counts.items())), gate=gate,
-        flows=list(flow_scores.values()), systems=system_scores, categories=category_scores,
-        controls=controls, findings=findings, actions=action_plan(findings, flow_scores, ctx),
-        disclosures=disclosures)
+        risks=risks, flows=list(flow_scores.values()), systems=system_scores,
+        categories=category_scores, controls=controls, findings=findings,
+        actions=action_plan(risks), disclosures=disclosures)
 
 
 def posture(gate: Gate, counts: dict[str, int]) -> str:
-    """One plain sentence for the Board's first page."""
-    crit, high = counts.get("flows_critical", 0), counts.get("flows_high", 0)
-    risk = f"{crit} data flow{'s' if crit != 1 else ''} at critical and {high} at high " \
-           "residual risk"
+    """One plain sentence for the Board's first page: the gate, then the register."""
+    n = counts.get("risks", 0)
+    crit, high = counts.get("risks_critical", 0), counts.get("risks_high", 0)
+    risk = (f"{n} risk{'s' if n != 1 else ''} in the register, {crit} critical and {high} "
+            "high")
     if gate.result == "FAIL":
         return f"Not compliant: {gate_parts(gate)}; {risk}."
     if crit or high:
         return f"Compliant with the hard rules, but {risk} need action."
-    return "Compliant with the hard rules; remaining risks are moderate or low."
+    return f"Compliant with the hard rules; {risk}: remaining risks are moderate or low."

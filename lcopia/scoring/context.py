@@ -16,7 +16,7 @@ from lcopia.models import Answer, Bundle, Control, Flow, System, YesNo
 if TYPE_CHECKING:  # pragma: no cover - typing only; keeps pyarrow out of scoring's import
     from lcopia.evidence import EvidenceReport
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "2.0.0"
 UNKNOWN_OR_YES = (YesNo.yes, YesNo.unknown)
 
 
@@ -35,6 +35,7 @@ class Context:
     activity: set[str]
     evidence_issues: dict[str, list[Any]] = field(default_factory=dict)
     found_in_evidence: dict[str, list[str]] = field(default_factory=dict)
+    web_only: set[str] = field(default_factory=set)
 
     @property
     def scales(self) -> Any:
@@ -78,7 +79,7 @@ def evidence_elements(evidence: EvidenceReport | None, bundle: Bundle) -> dict[s
 
 
 def build_context(bundle: Bundle, as_of: dt.date, flows: list[Flow], systems: list[System],
-                  evidence: EvidenceReport | None) -> Context:
+                  evidence: EvidenceReport | None, web_only: set[str] | None = None) -> Context:
     """Index the inventory once; an export's identifiers join the flow they belong to."""
     tax = bundle.taxonomy
     found = evidence_elements(evidence, bundle)
@@ -99,7 +100,7 @@ def build_context(bundle: Bundle, as_of: dt.date, flows: list[Flow], systems: li
         element_tier={e.id: e.tier for e in tax.elements},
         direct={e.id for e in tax.elements if e.direct_identifier},
         activity={e.id for e in tax.elements if e.intellectual_activity},
-        evidence_issues=dict(issues), found_in_evidence=found)
+        evidence_issues=dict(issues), found_in_evidence=found, web_only=set(web_only or ()))
 
 
 @dataclass(frozen=True)

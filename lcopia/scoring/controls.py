@@ -16,6 +16,9 @@ def applies(control: Control, ctx: Context, target: Any) -> bool:
     w = control.when
     if control.applies_to == "library":
         return True
+    system_id = target.system_id
+    if system_id in ctx.web_only and not control.hard_gate:
+        return False  # W1: a party the library never contracted gets no vendor checklist
     if control.applies_to == "flow":
         flow: Flow = target
         system = ctx.systems[flow.system_id]
@@ -82,4 +85,12 @@ def bearing_on(evaluated: list[Evaluated]) -> dict[tuple[str, str], list[Evaluat
     for e in evaluated:
         if e.control.mitigates:
             index[(e.control.applies_to, e.target_id)].append(e)
+    return index
+
+
+def by_target(evaluated: list[Evaluated]) -> dict[tuple[str, str], list[Evaluated]]:
+    """Every evaluation indexed by (scope, target), fact checks included."""
+    index: dict[tuple[str, str], list[Evaluated]] = defaultdict(list)
+    for e in evaluated:
+        index[(e.control.applies_to, e.target_id)].append(e)
     return index

@@ -420,7 +420,12 @@ def search_cost_sentence(reviews: list[DisclosureReview]) -> str:
 
 def gate_counts(gate: Gate) -> dict[str, int]:
     """gate_statute, gate_policy, gate_practice: the same numbers in every output."""
-    return {f"gate_{k}": sum(v.kind == k for v in gate.violations) for k in KIND_LABELS}
+    return {f"gate_{k}": sum(kind_of(v) == k for v in gate.violations) for k in KIND_LABELS}
+
+
+def kind_of(v: GateViolation) -> str:
+    """A violation's kind (statute, policy or practice), from its rule if it names none."""
+    return v.kind or KIND_OF_RULE.get(v.rule, "policy")
 
 
 def gate_sentence(gate: Gate) -> str:
@@ -763,7 +768,7 @@ def merge_violations(found: list[GateViolation]) -> list[GateViolation]:
             attrs[k] = sorted(set(attrs.get(k, [])) | set(vals))
         merged[key] = merged[key].model_copy(update={"violating_attributes": attrs})
     order = {k: i for i, k in enumerate(KIND_LABELS)}
-    return sorted(merged.values(), key=lambda v: (order[v.kind], v.rule, v.subject))
+    return sorted(merged.values(), key=lambda v: (order[kind_of(v)], v.rule, v.subject))
 
 
 def evaluate_gate(ctx: Context, evaluated: list[Evaluated], evidence: EvidenceReport | None,

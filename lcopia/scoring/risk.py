@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -26,18 +27,74 @@ def likelihood_level(points: float, scales: Any) -> int:
     return scales.likelihood_bands[-1].level
 
 
+def is_paper(system: System, ctx: Context) -> bool:
+    """Paper has its own exposure (rubric L5): reach, not encryption."""
+    return system.kind in ctx.scales.risk_register.paper_kinds
+
+
 def exposure_factors(flow: Flow, system: System, ctx: Context) -> list[str]:
     """Which likelihood factors a flow has; ``unknown`` counts as present."""
+    reg = ctx.scales.risk_register
     prohibited = set(system.uses) & set(ctx.vocab.prohibited_uses)
+    paper = is_paper(system, ctx)
+    storage = set(_words(flow.storage))
     present = {
         "leaves_library": system.external or flow.direction in ("transmit", "disclose"),
         "onward_sharing": system.shares_with_third_parties in UNKNOWN_OR_YES or bool(prohibited),
         "retention_beyond_need": flow.exceeds_need(),
         "broad_access": flow.broad_access in UNKNOWN_OR_YES,
-        "unencrypted": flow.encrypted != YesNo.yes,
+        "unencrypted": not paper and flow.encrypted != YesNo.yes,
+        "unsecured_paper": paper and not storage & set(reg.paper_secure_words),
         "patron_accounts": system.patron_accounts,
     }
     return [f.id for f in ctx.scales.likelihood_factors if present.get(f.id)]
+
+
+def documented_factors(flow: Flow, system: System, ctx: Context) -> set[str]:
+    """Factors the inventory states as fact (not ``unknown``): documented failures (L2)."""
+    prohibited = set(system.uses) & set(ctx.vocab.prohibited_uses)
+    found = set(exposure_factors(flow, system, ctx))
+    if flow.broad_access != YesNo.yes:
+        found.discard("broad_access")
+    if system.shares_with_third_parties != YesNo.yes and not prohibited:
+        found.discard("onward_sharing")
+    if flow.encrypted != YesNo.no:
+        found.discard("unencrypted")
+    return found
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z]+", text.lower())
+
+
+def about_children(flow: Flow, ctx: Context) -> bool:
+    """S5: the flow is about or directed to children, not merely open to minors."""
+    reg = ctx.scales.risk_register
+    if not flow.minors:
+        return False
+    audience = getattr(flow, "audience", None)
+    if audience is not None:
+        return str(audience) == "children"
+    words = set(_words(f"{flow.purpose} {flow.recipient}"))
+    return bool(words & set(reg.children_words) or set(flow.elements) & set(reg.children_elements))
+
+
+def linked_identity_activity(flow: Flow, ctx: Context) -> str | None:
+    """S6: identity and reading in the same records, or joined by a key in one system."""
+    mine = set(flow.elements)
+    if mine & ctx.direct and mine & ctx.activity:
+        return "in this flow"
+    system = ctx.systems[flow.system_id]
+    if is_paper(system, ctx):
+        return None  # forms in one cabinet are not joined by a key
+    keys = mine & set(ctx.scales.risk_register.linking_keys)
+    need = ctx.activity if mine & ctx.direct else ctx.direct if mine & ctx.activity else set()
+    for other in sorted(ctx.flows_by_system.get(flow.system_id, []), key=lambda f: f.flow_id):
+        if other.flow_id != flow.flow_id and keys & set(other.elements) and need & set(
+                other.elements):
+            return "joined by " + ", ".join(sorted(keys & set(other.elements))) \
+                + " in the same system"
+    return None
 
 
 def severity_of(flow: Flow, ctx: Context) -> tuple[str, int, list[str]]:
@@ -49,25 +106,27 @@ def severity_of(flow: Flow, ctx: Context) -> tuple[str, int, list[str]]:
     if flow.flow_id in ctx.found_in_evidence:
         reasons.append("the export checked also shows "
                        + ", ".join(ctx.found_in_evidence[flow.flow_id]))
-    if flow.minors and scales.severity_modifiers.get("minors"):
+    if about_children(flow, ctx) and scales.severity_modifiers.get("minors"):
         severity += scales.severity_modifiers["minors"]
-        reasons.append("concerns minors")
-    store = ctx.flows_by_system.get(flow.system_id, [flow])
-    in_flow = bool(set(flow.elements) & ctx.direct) and bool(set(flow.elements) & ctx.activity)
-    in_store = (any(set(f.elements) & ctx.direct for f in store)
-                and any(set(f.elements) & ctx.activity for f in store)
-                and bool(set(flow.elements) & (ctx.direct | ctx.activity)))
-    if (in_flow or in_store) and scales.severity_modifiers.get("linked_identity_activity"):
+        reasons.append("about or for children")
+    linked = linked_identity_activity(flow, ctx)
+    if linked and scales.severity_modifiers.get("linked_identity_activity"):
         severity += scales.severity_modifiers["linked_identity_activity"]
-        reasons.append("links identity with reading or searching "
-                       + ("in this flow" if in_flow else "in the same system"))
+        reasons.append(f"links identity with reading or searching {linked}")
     top = max(level.value for level in scales.severity)
     return tier, min(severity, top), reasons
 
 
-def score_flow(flow: Flow, ctx: Context,
-               index: dict[tuple[str, str], list[Evaluated]]) -> FlowScore:
+def relevant_all(flow: Flow, index_all: dict[tuple[str, str], list[Evaluated]]
+                 ) -> list[Evaluated]:
+    """Every evaluation on this flow (fact checks included), for the planned score."""
+    return index_all.get(("flow", flow.flow_id), [])
+
+
+def score_flow(flow: Flow, ctx: Context, index: dict[tuple[str, str], list[Evaluated]],
+               index_all: dict[tuple[str, str], list[Evaluated]] | None = None) -> FlowScore:
     """Severity, exposure factors and the three risks of one flow."""
+    index_all = index_all or {}
     scales = ctx.scales
     system = ctx.systems[flow.system_id]
     tier, severity, reasons = severity_of(flow, ctx)
@@ -79,18 +138,26 @@ def score_flow(flow: Flow, ctx: Context,
                 *index.get(("system", flow.system_id), []),
                 *index.get(("flow", flow.flow_id), [])]
 
-    def exposure(status_credit: Callable[[Evaluated], float]) -> float:
+    fixes = scales.risk_register.derived_fixes
+    # The plan fixes failing fact checks too (retention, encryption): their factor goes.
+    fixed = {fixes[e.control.derived_from] for e in relevant_all(flow, index_all)
+             if e.control.derived_from in fixes and e.status != "implemented"}
+
+    def exposure(status_credit: Callable[[Evaluated], float], drop: set[str]) -> float:
         """Base plus each present factor's points, less the credit of controls addressing it."""
         total = scales.likelihood_base
         for factor in factors:
+            if factor in drop:
+                continue
             offset = sum(status_credit(e) for e in relevant if factor in e.control.mitigates)
             total += max(0.0, points[factor] - offset)
         return total
 
-    lik = [likelihood_level(exposure(fn), scales) for fn in (
-        lambda e: 0.0,
-        lambda e: credit.get(e.status, 0.0),
-        lambda e: 0.0 if e.status == "not_applicable" else max(credit.get(e.status, 0.0), best),
+    lik = [likelihood_level(exposure(fn, drop), scales) for fn, drop in (
+        (lambda e: 0.0, set()),
+        (lambda e: credit.get(e.status, 0.0), set()),
+        (lambda e: 0.0 if e.status == "not_applicable" else max(credit.get(e.status, 0.0), best),
+         fixed),
     )]
     risks = [severity * li for li in lik]
     return FlowScore(
