@@ -55,7 +55,7 @@ NON_EMPTY_TABLES = {"systems.csv": "system", "flows.csv": "flow"}
 OPTIONAL_COLUMNS = {
     "systems.csv": {"contract_ref", "privacy_policy_url", "privacy_policy_reviewed",
                     "data_location", "subprocessors", "domains", "notes", "uses"},
-    "flows.csv": {"retention_days", "notes"},
+    "flows.csv": {"retention_days", "notes", "audience"},
     "answers.csv": {"evidence", "owner", "review_date", "comment"},
     "disclosures.csv": {"notes", "categories", "consent_by", "nondisclosure_order",
                         "counsel_review", "categories_released"},

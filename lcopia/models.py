@@ -11,7 +11,7 @@ import re
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Strict(BaseModel):
@@ -440,7 +440,16 @@ class Flow(Strict):
     is_library_record: bool
     rationale: str
     notes: str = ""
+    audience: Literal["children", "general"] | None = Field(
+        None, description="Whom the flow is about or directed to: 'children' (a children's "
+        "programme roster, minors' consent forms) raises severity for minors (rubric S5); "
+        "'general' does not, even if minors may appear; blank lets lcopia judge from the "
+        "purpose.")
 
+    @field_validator("audience", mode="before")
+    @classmethod
+    def _blank_audience(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @property
     def need_label(self) -> str:

@@ -26,7 +26,7 @@ SYSTEM_COLUMNS = [
 FLOW_COLUMNS = [
     "flow_id", "system_id", "category", "elements", "purpose", "direction", "recipient",
     "transfer", "storage", "retention_days", "retention_need_days", "encrypted", "broad_access",
-    "minors", "patrons_affected", "is_library_record", "rationale", "notes"]
+    "minors", "patrons_affected", "is_library_record", "rationale", "notes", "audience"]
 ANSWER_COLUMNS = [
     "control_id", "scope", "target_id", "status", "evidence", "owner", "review_date", "comment"]
 DISCLOSURE_COLUMNS = [
