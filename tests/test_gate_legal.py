@@ -412,3 +412,16 @@ def test_trackers_get_no_vendor_checklist():
     asked = {c.control_id for c in a.controls if c.target_id == meta}
     assert not asked & {"POL-12", "POL-14", "POL-15", "POL-16", "POL-19", "POL-20", "POL-30"}
     assert any(v.system_id == meta and v.kind == "practice" for v in a.gate.violations)
+
+
+def test_validate_warns_when_the_label_contradicts_the_flows(data_copy, capsys):
+    from lcopia.cli import main
+
+    systems = data_copy / "inventory" / "systems.csv"
+    lines = systems.read_text(encoding="utf-8").splitlines()
+    lines = [line.replace("wifi,yes,yes,", "wifi,yes,no,", 1) if line.startswith("wifi,")
+             else line for line in lines]
+    systems.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert main(["validate", "--data", str(data_copy)]) == 0
+    err = capsys.readouterr().err
+    assert "wifi is marked holds_library_records = no" in err and "device_id" in err
