@@ -78,7 +78,7 @@ class Draft:
 
 @dataclass(frozen=True)
 class WebParty:
-    """One organisation on the library's pages and one class of what it receives (W3)."""
+    """One organisation on the library's pages and the most harmful thing it receives (W3)."""
 
     organisation: str
     web_class: WebClass
@@ -99,7 +99,8 @@ def web_class(receives: set[str], classes: list[WebClass]) -> WebClass:
 
 
 def web_parties(ctx: Context, web: WebReport | None) -> list[WebParty]:
-    """Third parties on library pages, one per organisation and thing received (W3).
+    """Third parties on library pages: one per organisation, rated by the most harmful thing
+    it receives (W2, W3: Google Analytics, Tag Manager and Fonts are one Google risk).
 
     The one place that reads the web report's shape. It uses ``WebReport.organisations``
     (one entry per organisation with what it receives, W2) when the report has it, and
@@ -121,7 +122,9 @@ def web_parties(ctx: Context, web: WebReport | None) -> list[WebParty]:
                     and system.contract_binds_missouri_law.value == "yes"
                     and not set(system.uses) & set(ctx.vocab.prohibited_uses))
 
-    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    order = {c.id: i for i, c in enumerate(classes)}
+    groups: dict[str, list[str]] = defaultdict(list)
+    rated: dict[str, str] = {}
     organisations = getattr(web, "organisations", None) or []
     if organisations:
         for org in organisations:
@@ -129,18 +132,19 @@ def web_parties(ctx: Context, web: WebReport | None) -> list[WebParty]:
             if bound(org.domains[0], org.system_id) and not tracking:
                 continue
             things = [r for r in org.receives if r in by_id] or [classes[-1].id]
-            for dom in org.domains:
-                tp = tps.get(dom)
-                own = web_class(set(tp.receives), classes).id if tp else things[0]
-                groups[(org.name, own if own in things else things[0])].append(dom)
+            groups[org.name] += org.domains
+            rated[org.name] = min(things, key=lambda t: order[t])
     else:
         for tp in sorted(web.third_parties, key=lambda t: t.domain):
             if bound(tp.domain) and tp.category not in _TRACKING_CATEGORIES:
                 continue
             org = tp.organisation if tp.organisation and tp.category != "unknown" else tp.domain
-            groups[(org, web_class(set(tp.receives), classes).id)].append(tp.domain)
+            groups[org].append(tp.domain)
+            cid = web_class(set(tp.receives), classes).id
+            rated[org] = min(rated.get(org, cid), cid, key=lambda t: order[t])
     out = []
-    for (org, cid), domains in sorted(groups.items()):
+    for org, domains in sorted(groups.items()):
+        cid = rated[org]
         domains = sorted(set(domains))
         systems = sorted({flows[f"WEB-{d}"].system_id for d in domains if f"WEB-{d}" in flows})
         own = sorted({f.flow_id for s in systems for f in ctx.flows_by_system.get(s, [])})
@@ -191,7 +195,7 @@ class Register:
     def web(self, parties: list[WebParty]) -> None:
         for p in parties:
             c = p.web_class
-            rid = f"R-web_tracker-{slug(p.organisation)}-{c.id}"
+            rid = f"R-web_tracker-{slug(p.organisation)}"
             if c.id == classes_last(self.reg.web_classes):
                 action = (f"Serve what the library's pages load from {p.organisation} "
                           f"({', '.join(p.domains)}) from the library's own site, or record "
