@@ -378,13 +378,8 @@ class Register:
         if derived == "no_prohibited_use" and f.system_id:
             return self.prohibited_use(f.system_id)
         if f.kind == "policy_gap":
-            return self.get("R-counsel-policy-wording", kind="governance", nature="governance",
-                            title="The policy's wording differs from the statute "
-                            "(questions for counsel)",
-                            harm="Staff who follow the policy's words could release records "
-                            "the statute protects, or refuse what it allows.",
-                            action="Put the policy-versus-statute questions to counsel and "
-                            "amend the policy as advised", owner="Privacy Officer")
+            # Counsel questions are about how requests are handled: one governance problem.
+            return self.theme_risk(self.theme_by_id("request_handling"), f)
         if (e is not None and e.status == "unknown") or self.unknown_fact(f, e):
             return self.not_yet_known(f, e)
         theme = self.theme_of.get(f.control_id or "")
@@ -396,11 +391,11 @@ class Register:
         """A fact check that failed only because the inventory says ``unknown``."""
         theme = self.theme_of.get(f.control_id or "")
         flow = self.flows.get(f.flow_id or "")
-        if not (e and e.outcome and theme and theme.factor and flow):
+        if not (e and e.outcome and theme and theme.factors and flow):
             return False
         system = self.ctx.systems[flow.system_id]
-        return (theme.factor in exposure_factors(flow, system, self.ctx)
-                and theme.factor not in documented_factors(flow, system, self.ctx))
+        present = set(theme.factors) & set(exposure_factors(flow, system, self.ctx))
+        return bool(present) and not present & documented_factors(flow, system, self.ctx)
 
     def documented_facts(self) -> None:
         """Facts beat answers (G8, L2): a documented failure in the inventory is a risk even
@@ -408,25 +403,31 @@ class Register:
         access control is answered implemented)."""
         covered = {(d.theme.id, f) for d in self.drafts.values() if d.theme for f in d.flows}
         for theme in self.reg.themes:
-            if not theme.factor or not theme.from_facts:
+            if not theme.factors or not theme.from_facts:
                 continue
             for flow in sorted(self.ctx.flows, key=lambda f: f.flow_id):
                 system = self.ctx.systems[flow.system_id]
+                found = set(theme.factors) & documented_factors(flow, system, self.ctx)
                 if (theme.id, flow.flow_id) in covered or system.system_id in self.web_of_system \
-                        or theme.factor not in documented_factors(flow, system, self.ctx):
+                        or not found:
                     continue
                 d = self.get(f"R-{theme.id}-{slug(system.system_id)}", kind=theme.id,
                              nature="exposure", title=theme.title, harm=theme.harm,
                              action=theme.action, owner=theme.owner, theme=theme)
                 d.systems.add(system.system_id)
                 d.flows.add(flow.flow_id)
-                label = next(x.label for x in self.ctx.scales.likelihood_factors
-                             if x.id == theme.factor)
+                labels = [x.label.lower() for x in self.ctx.scales.likelihood_factors
+                          if x.id in found]
                 d.evidence.append(f"{system.name}: {flow.purpose}: the inventory records "
-                                  f"'{label.lower()}'")
+                                  + ", ".join(f"'{x}'" for x in labels))
 
     def theme_by_id(self, theme_id: str) -> Theme:
-        return next(t for t in self.reg.themes if t.id == theme_id)
+        """A theme from scales.yaml, or a plain one of that id when a library has none."""
+        return next((t for t in self.reg.themes if t.id == theme_id), Theme(
+            id=theme_id, nature="governance" if theme_id == "request_handling" else "exposure",
+            controls=[], title=theme_id.replace("_", " ").capitalize() + " ({systems})",
+            harm="A safeguard the policy expects is missing.",
+            action=f"Address {theme_id.replace('_', ' ')} in {{systems}}"))
 
     def theme_risk(self, theme: Theme, f: Finding) -> Draft:
         system_id = f.system_id or (self.flows[f.flow_id].system_id if f.flow_id in self.flows
@@ -532,16 +533,17 @@ class Register:
         res = max(s.residual_likelihood for s in scores)
         plan = max(s.planned_likelihood for s in scores)
         reasons = [f"exposure of the flows concerned: likelihood {res} as answered"]
-        factor = d.theme.factor if d.theme else None
+        factors = set(d.theme.factors) if d.theme else set()
         documented = {x for f in flows
                       for x in documented_factors(f, self.ctx.systems[f.system_id], self.ctx)}
         if d.kind == "vendor_contract" or d.kind == "prohibited_use" or d.nature == "gate":
             failure = True
             reasons.append("the gate's finding is a documented failure (L2)")
         else:
-            failure = bool(factor and factor in documented)
+            failure = bool(factors & documented)
             if failure:
-                reasons.append(f"documented: {factor.replace('_', ' ')} (L2)")
+                reasons.append("documented: " + ", ".join(
+                    sorted(x.replace("_", " ") for x in factors & documented)) + " (L2)")
         if failure and res < reg.documented_failure_floor:
             res = reg.documented_failure_floor
         if d.observed:
