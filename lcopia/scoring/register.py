@@ -10,6 +10,7 @@ receive (W2). The numbers are in ``scales.yaml`` under ``risk_register``.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ from lcopia.models import (
     WebClass,
 )
 from lcopia.scoring.context import Context, Evaluated, flow_leaves
-from lcopia.scoring.findings import due
 from lcopia.scoring.risk import about_children, documented_factors, exposure_factors
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -755,12 +755,27 @@ def _finish(reg: Register, scales: Any) -> list[Risk]:
             planned_likelihood=d.likelihood[2], likelihood_reasons=reasons,
             inherent_risk=inh, residual_risk=res, planned_risk=plan, inherent_band=bands[0],
             residual_band=bands[1], planned_band=bands[2], action=action, owner=d.owner,
-            due=due(reg.ctx.as_of, bands[1], scales), ala_priority=prio[0] if prio else None,
+            due=None, ala_priority=prio[0] if prio else None,
             control_results=[f.id for f in findings], clauses=sorted(d.clauses),
             statutes=sorted(d.statutes), rank=0))
     out.sort(key=lambda r: (-r.residual_risk, r.gate_kind is None, not r.observed,
                             -r.severity, r.id))
-    return [r.model_copy(update={"rank": i + 1}) for i, r in enumerate(out)]
+    windows = [next(b.due_days for b in scales.risk_bands if b.label == r.residual_band)
+               for r in out]
+    dues = due_dates(reg.ctx, windows)
+    return [r.model_copy(update={"rank": i + 1, "due": d})
+            for i, (r, d) in enumerate(zip(out, dues, strict=True))]
+
+
+def due_dates(ctx: Context, windows: list[int]) -> list[dt.date]:
+    """Due dates for the risks in rank order, each within its band's window (rubric R3).
+
+    The one place register dates are set. With the report helper's ``lcopia.calendar``
+    merged, the body becomes: ``approval = calendar.board_meeting_after(
+    ctx.bundle.inventory.library, ctx.as_of)`` and ``return calendar.spread_due_dates(
+    approval, windows)`` (after the Board meeting, on business days, spread in the window).
+    """
+    return [ctx.as_of + dt.timedelta(days=w) for w in windows]
 
 
 def _band_label(score: int, scales: Any) -> str:
