@@ -647,6 +647,8 @@ def build_register(ctx: Context, evaluated: list[Evaluated], flow_scores: dict[s
         if f.flow_id and d.nature not in ("paperwork", "governance", "unknown"):
             d.flows.add(f.flow_id)
         fact = f"{f.subject}: {f.evidence}" if f.subject else f.evidence
+        if f.kind in ("control", "gate") and f.evidence.startswith(("Answered", "No answer")):
+            fact = f"{f.subject}: {f.title}. {f.evidence}"
         if d.nature == "unknown":
             fact = _question(reg, f)
         if fact not in d.evidence and d.kind not in ("web_tracker", "disclosure"):
