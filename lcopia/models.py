@@ -87,8 +87,8 @@ class Theme(Strict):
     harm: str
     action: str = Field(description="One action; {systems} is replaced by the systems' names.")
     owner: str = ""
-    factor: str | None = Field(None, description="The likelihood factor whose documented "
-                               "presence (not 'unknown') is a documented failure (rubric L2).")
+    factors: list[str] = Field([], description="Likelihood factors whose documented presence "
+                               "(not 'unknown') is a documented failure (rubric L2).")
     from_facts: bool = Field(False, description="Also raised from the inventory's documented "
                              "facts when no control row reports them (facts beat answers).")
     joins: list[str] = Field([], description="Risk kinds (same system first) this theme's "

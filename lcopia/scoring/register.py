@@ -10,6 +10,7 @@ receive (W2). The numbers are in ``scales.yaml`` under ``risk_register``.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ from lcopia.models import (
     WebClass,
 )
 from lcopia.scoring.context import Context, Evaluated, flow_leaves
-from lcopia.scoring.findings import due
 from lcopia.scoring.risk import about_children, documented_factors, exposure_factors
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -78,7 +78,7 @@ class Draft:
 
 @dataclass(frozen=True)
 class WebParty:
-    """One organisation on the library's pages and one class of what it receives (W3)."""
+    """One organisation on the library's pages and the most harmful thing it receives (W3)."""
 
     organisation: str
     web_class: WebClass
@@ -99,7 +99,8 @@ def web_class(receives: set[str], classes: list[WebClass]) -> WebClass:
 
 
 def web_parties(ctx: Context, web: WebReport | None) -> list[WebParty]:
-    """Third parties on library pages, one per organisation and thing received (W3).
+    """Third parties on library pages: one per organisation, rated by the most harmful thing
+    it receives (W2, W3: Google Analytics, Tag Manager and Fonts are one Google risk).
 
     The one place that reads the web report's shape. It uses ``WebReport.organisations``
     (one entry per organisation with what it receives, W2) when the report has it, and
@@ -121,7 +122,9 @@ def web_parties(ctx: Context, web: WebReport | None) -> list[WebParty]:
                     and system.contract_binds_missouri_law.value == "yes"
                     and not set(system.uses) & set(ctx.vocab.prohibited_uses))
 
-    groups: dict[tuple[str, str], list[str]] = defaultdict(list)
+    order = {c.id: i for i, c in enumerate(classes)}
+    groups: dict[str, list[str]] = defaultdict(list)
+    rated: dict[str, str] = {}
     organisations = getattr(web, "organisations", None) or []
     if organisations:
         for org in organisations:
@@ -129,18 +132,19 @@ def web_parties(ctx: Context, web: WebReport | None) -> list[WebParty]:
             if bound(org.domains[0], org.system_id) and not tracking:
                 continue
             things = [r for r in org.receives if r in by_id] or [classes[-1].id]
-            for dom in org.domains:
-                tp = tps.get(dom)
-                own = web_class(set(tp.receives), classes).id if tp else things[0]
-                groups[(org.name, own if own in things else things[0])].append(dom)
+            groups[org.name] += org.domains
+            rated[org.name] = min(things, key=lambda t: order[t])
     else:
         for tp in sorted(web.third_parties, key=lambda t: t.domain):
             if bound(tp.domain) and tp.category not in _TRACKING_CATEGORIES:
                 continue
             org = tp.organisation if tp.organisation and tp.category != "unknown" else tp.domain
-            groups[(org, web_class(set(tp.receives), classes).id)].append(tp.domain)
+            groups[org].append(tp.domain)
+            cid = web_class(set(tp.receives), classes).id
+            rated[org] = min(rated.get(org, cid), cid, key=lambda t: order[t])
     out = []
-    for (org, cid), domains in sorted(groups.items()):
+    for org, domains in sorted(groups.items()):
+        cid = rated[org]
         domains = sorted(set(domains))
         systems = sorted({flows[f"WEB-{d}"].system_id for d in domains if f"WEB-{d}" in flows})
         own = sorted({f.flow_id for s in systems for f in ctx.flows_by_system.get(s, [])})
@@ -191,7 +195,7 @@ class Register:
     def web(self, parties: list[WebParty]) -> None:
         for p in parties:
             c = p.web_class
-            rid = f"R-web_tracker-{slug(p.organisation)}-{c.id}"
+            rid = f"R-web_tracker-{slug(p.organisation)}"
             if c.id == classes_last(self.reg.web_classes):
                 action = (f"Serve what the library's pages load from {p.organisation} "
                           f"({', '.join(p.domains)}) from the library's own site, or record "
@@ -374,13 +378,8 @@ class Register:
         if derived == "no_prohibited_use" and f.system_id:
             return self.prohibited_use(f.system_id)
         if f.kind == "policy_gap":
-            return self.get("R-counsel-policy-wording", kind="governance", nature="governance",
-                            title="The policy's wording differs from the statute "
-                            "(questions for counsel)",
-                            harm="Staff who follow the policy's words could release records "
-                            "the statute protects, or refuse what it allows.",
-                            action="Put the policy-versus-statute questions to counsel and "
-                            "amend the policy as advised", owner="Privacy Officer")
+            # Counsel questions are about how requests are handled: one governance problem.
+            return self.theme_risk(self.theme_by_id("request_handling"), f)
         if (e is not None and e.status == "unknown") or self.unknown_fact(f, e):
             return self.not_yet_known(f, e)
         theme = self.theme_of.get(f.control_id or "")
@@ -392,11 +391,11 @@ class Register:
         """A fact check that failed only because the inventory says ``unknown``."""
         theme = self.theme_of.get(f.control_id or "")
         flow = self.flows.get(f.flow_id or "")
-        if not (e and e.outcome and theme and theme.factor and flow):
+        if not (e and e.outcome and theme and theme.factors and flow):
             return False
         system = self.ctx.systems[flow.system_id]
-        return (theme.factor in exposure_factors(flow, system, self.ctx)
-                and theme.factor not in documented_factors(flow, system, self.ctx))
+        present = set(theme.factors) & set(exposure_factors(flow, system, self.ctx))
+        return bool(present) and not present & documented_factors(flow, system, self.ctx)
 
     def documented_facts(self) -> None:
         """Facts beat answers (G8, L2): a documented failure in the inventory is a risk even
@@ -404,25 +403,31 @@ class Register:
         access control is answered implemented)."""
         covered = {(d.theme.id, f) for d in self.drafts.values() if d.theme for f in d.flows}
         for theme in self.reg.themes:
-            if not theme.factor or not theme.from_facts:
+            if not theme.factors or not theme.from_facts:
                 continue
             for flow in sorted(self.ctx.flows, key=lambda f: f.flow_id):
                 system = self.ctx.systems[flow.system_id]
+                found = set(theme.factors) & documented_factors(flow, system, self.ctx)
                 if (theme.id, flow.flow_id) in covered or system.system_id in self.web_of_system \
-                        or theme.factor not in documented_factors(flow, system, self.ctx):
+                        or not found:
                     continue
                 d = self.get(f"R-{theme.id}-{slug(system.system_id)}", kind=theme.id,
                              nature="exposure", title=theme.title, harm=theme.harm,
                              action=theme.action, owner=theme.owner, theme=theme)
                 d.systems.add(system.system_id)
                 d.flows.add(flow.flow_id)
-                label = next(x.label for x in self.ctx.scales.likelihood_factors
-                             if x.id == theme.factor)
+                labels = [x.label.lower() for x in self.ctx.scales.likelihood_factors
+                          if x.id in found]
                 d.evidence.append(f"{system.name}: {flow.purpose}: the inventory records "
-                                  f"'{label.lower()}'")
+                                  + ", ".join(f"'{x}'" for x in labels))
 
     def theme_by_id(self, theme_id: str) -> Theme:
-        return next(t for t in self.reg.themes if t.id == theme_id)
+        """A theme from scales.yaml, or a plain one of that id when a library has none."""
+        return next((t for t in self.reg.themes if t.id == theme_id), Theme(
+            id=theme_id, nature="governance" if theme_id == "request_handling" else "exposure",
+            controls=[], title=theme_id.replace("_", " ").capitalize() + " ({systems})",
+            harm="A safeguard the policy expects is missing.",
+            action=f"Address {theme_id.replace('_', ' ')} in {{systems}}"))
 
     def theme_risk(self, theme: Theme, f: Finding) -> Draft:
         system_id = f.system_id or (self.flows[f.flow_id].system_id if f.flow_id in self.flows
@@ -528,16 +533,17 @@ class Register:
         res = max(s.residual_likelihood for s in scores)
         plan = max(s.planned_likelihood for s in scores)
         reasons = [f"exposure of the flows concerned: likelihood {res} as answered"]
-        factor = d.theme.factor if d.theme else None
+        factors = set(d.theme.factors) if d.theme else set()
         documented = {x for f in flows
                       for x in documented_factors(f, self.ctx.systems[f.system_id], self.ctx)}
         if d.kind == "vendor_contract" or d.kind == "prohibited_use" or d.nature == "gate":
             failure = True
             reasons.append("the gate's finding is a documented failure (L2)")
         else:
-            failure = bool(factor and factor in documented)
+            failure = bool(factors & documented)
             if failure:
-                reasons.append(f"documented: {factor.replace('_', ' ')} (L2)")
+                reasons.append("documented: " + ", ".join(
+                    sorted(x.replace("_", " ") for x in factors & documented)) + " (L2)")
         if failure and res < reg.documented_failure_floor:
             res = reg.documented_failure_floor
         if d.observed:
@@ -641,6 +647,8 @@ def build_register(ctx: Context, evaluated: list[Evaluated], flow_scores: dict[s
         if f.flow_id and d.nature not in ("paperwork", "governance", "unknown"):
             d.flows.add(f.flow_id)
         fact = f"{f.subject}: {f.evidence}" if f.subject else f.evidence
+        if f.kind in ("control", "gate") and f.evidence.startswith(("Answered", "No answer")):
+            fact = f"{f.subject}: {f.title}. {f.evidence}"
         if d.nature == "unknown":
             fact = _question(reg, f)
         if fact not in d.evidence and d.kind not in ("web_tracker", "disclosure"):
@@ -749,12 +757,27 @@ def _finish(reg: Register, scales: Any) -> list[Risk]:
             planned_likelihood=d.likelihood[2], likelihood_reasons=reasons,
             inherent_risk=inh, residual_risk=res, planned_risk=plan, inherent_band=bands[0],
             residual_band=bands[1], planned_band=bands[2], action=action, owner=d.owner,
-            due=due(reg.ctx.as_of, bands[1], scales), ala_priority=prio[0] if prio else None,
+            due=None, ala_priority=prio[0] if prio else None,
             control_results=[f.id for f in findings], clauses=sorted(d.clauses),
             statutes=sorted(d.statutes), rank=0))
     out.sort(key=lambda r: (-r.residual_risk, r.gate_kind is None, not r.observed,
                             -r.severity, r.id))
-    return [r.model_copy(update={"rank": i + 1}) for i, r in enumerate(out)]
+    windows = [next(b.due_days for b in scales.risk_bands if b.label == r.residual_band)
+               for r in out]
+    dues = due_dates(reg.ctx, windows)
+    return [r.model_copy(update={"rank": i + 1, "due": d})
+            for i, (r, d) in enumerate(zip(out, dues, strict=True))]
+
+
+def due_dates(ctx: Context, windows: list[int]) -> list[dt.date]:
+    """Due dates for the risks in rank order, each within its band's window (rubric R3).
+
+    The one place register dates are set. With the report helper's ``lcopia.calendar``
+    merged, the body becomes: ``approval = calendar.board_meeting_after(
+    ctx.bundle.inventory.library, ctx.as_of)`` and ``return calendar.spread_due_dates(
+    approval, windows)`` (after the Board meeting, on business days, spread in the window).
+    """
+    return [ctx.as_of + dt.timedelta(days=w) for w in windows]
 
 
 def _band_label(score: int, scales: Any) -> str:
