@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib.util
+import io
 import os
 import shutil
 import subprocess
@@ -12,10 +14,20 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from hypothesis import HealthCheck, settings
+from shared_run import SharedRun, planted_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 AS_OF = dt.date(2026, 11, 30)
+
+# Property tests and fuzzers run a derandomised search (CI sees the same cases each run) in one
+# of two sizes: "quick" for `make test`, "full" for `make fuzz` (LCOPIA_FUZZ=full).
+_SEARCH = {"deadline": None, "derandomize": True, "database": None,
+           "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+settings.register_profile("quick", max_examples=25, **_SEARCH)
+settings.register_profile("full", max_examples=500, **_SEARCH)
+settings.load_profile(os.environ.get("LCOPIA_FUZZ", "quick"))
 
 
 @pytest.fixture
@@ -27,12 +39,58 @@ def data_copy(tmp_path: Path) -> Path:
     return dest
 
 
-def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run ``python -m lcopia`` as a user would, capturing both streams."""
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+def _cli_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment a user's shell gives lcopia: the venv's kernel, no inherited Agg."""
+    env = {k: v for k, v in env.items() if k != "MPLBACKEND"}
     env["JUPYTER_PREFER_ENV_PATH"] = "1"
-    return subprocess.run([sys.executable, "-m", "lcopia", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return env
+
+
+def run_cli(*args: str, cwd: Path = ROOT,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``lcopia ARGS`` in this process through ``lcopia.cli.main``, from ``cwd``.
+
+    What a user sees is returned as a finished process would be: the exit code (argparse's
+    ``SystemExit`` included), and everything written to stdout and stderr. An unexpected
+    exception is not caught: it fails the test with its traceback, as it would show one to
+    a user. ``env`` adds variables to the user's environment for this one command.
+    ``run_entry_point`` runs the real ``python -m lcopia`` for the smoke tests.
+    """
+    from lcopia import pipeline
+    from lcopia.cli import main
+
+    for memo in ("_cache", "_stored"):  # a new process would start with nothing remembered
+        getattr(pipeline, memo, {}).clear()
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), Path.cwd()
+    os.environ.clear()
+    os.environ.update(_cli_env(saved_env))
+    os.environ.update(env or {})
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse refusing an option
+                if exc.code is None or isinstance(exc.code, int):
+                    code = exc.code or 0
+                else:
+                    print(exc.code, file=sys.stderr)
+                    code = 1
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(["lcopia", *args], code, out.getvalue(), err.getvalue())
+
+
+def run_entry_point(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """Run ``python -m lcopia`` as a user would, in a new process, capturing both streams.
+
+    Only for the few smoke tests of the real entry point; every other test uses ``run_cli``.
+    """
+    return subprocess.run([sys.executable, "-m", "lcopia", *args], cwd=cwd,
+                          env=_cli_env(dict(os.environ)), capture_output=True, text=True)
 
 
 def load_script(relative: str) -> ModuleType:
@@ -43,3 +101,23 @@ def load_script(relative: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.fixture(scope="session")
+def shared_run(tmp_path_factory: pytest.TempPathFactory) -> SharedRun:
+    """The suite's one real ``lcopia assess`` run, over a planted copy of the whole sample.
+
+    Canary patrons in the evidence and hostile text in the inventory (see shared_run.py).
+    MPLBACKEND=Agg is set on purpose: the notebooks must still keep their figures. Tests that
+    use it carry ``@pytest.mark.xdist_group("shared_run")`` so that under ``--dist loadgroup``
+    they share one worker, and the run happens once.
+    """
+    base = tmp_path_factory.mktemp("shared-run")
+    data, out = base / "data", base / "reports"
+    counts = planted_copy(DATA, data)
+    result = run_cli("assess", "--data", str(data), "--out", str(out), "--as-of",
+                     AS_OF.isoformat(), "--quiet", env={"MPLBACKEND": "Agg"})
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = out / AS_OF.isoformat()
+    assert run_dir.is_dir(), sorted(p.name for p in out.iterdir())
+    return SharedRun(data=data, out=out, run_dir=run_dir, result=result, counts=counts)
