@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import importlib.util
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -103,21 +105,46 @@ def load_script(relative: str) -> ModuleType:
     return module
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that read the shared run go first, together (the order is otherwise kept).
+
+    ``--dist worksteal`` gives each worker a contiguous half of the tests to start with, so one
+    worker makes the run and reads it while the other starts on the rest; a worker that steals
+    a shared-run test later reads the finished run (see ``shared_run``), never makes another.
+    """
+    items.sort(key=lambda item: "shared_run" not in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(scope="session")
 def shared_run(tmp_path_factory: pytest.TempPathFactory) -> SharedRun:
     """The suite's one real ``lcopia assess`` run, over a planted copy of the whole sample.
 
     Canary patrons in the evidence and hostile text in the inventory (see shared_run.py).
-    MPLBACKEND=Agg is set on purpose: the notebooks must still keep their figures. Tests that
-    use it carry ``@pytest.mark.xdist_group("shared_run")`` so that under ``--dist loadgroup``
-    they share one worker, and the run happens once.
+    MPLBACKEND=Agg is set on purpose: the notebooks must still keep their figures. Under
+    pytest-xdist the run is made once per session, not once per worker: the first worker to
+    need it makes it under a file lock, and any other waits for it and reads what it wrote.
     """
-    base = tmp_path_factory.mktemp("shared-run")
-    data, out = base / "data", base / "reports"
-    counts = planted_copy(DATA, data)
-    result = run_cli("assess", "--data", str(data), "--out", str(out), "--as-of",
-                     AS_OF.isoformat(), "--quiet", env={"MPLBACKEND": "Agg"})
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, shared by its workers
+    base = root / "shared-run"
+    base.mkdir(exist_ok=True)
+    data, out, saved = base / "data", base / "reports", base / "result.json"
+    with (base / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not saved.exists():
+            counts = planted_copy(DATA, data)
+            done = run_cli("assess", "--data", str(data), "--out", str(out), "--as-of",
+                           AS_OF.isoformat(), "--quiet", env={"MPLBACKEND": "Agg"})
+            saved.write_text(json.dumps({"args": done.args, "returncode": done.returncode,
+                                         "stdout": done.stdout, "stderr": done.stderr,
+                                         "counts": counts}), encoding="utf-8")
+    record = json.loads(saved.read_text(encoding="utf-8"))
+    result = subprocess.CompletedProcess(record["args"], record["returncode"],
+                                         record["stdout"], record["stderr"])
     assert result.returncode == 0, result.stderr[-3000:]
     run_dir = out / AS_OF.isoformat()
     assert run_dir.is_dir(), sorted(p.name for p in out.iterdir())
-    return SharedRun(data=data, out=out, run_dir=run_dir, result=result, counts=counts)
+    return SharedRun(data=data, out=out, run_dir=run_dir, result=result,
+                     counts=record["counts"])

@@ -159,7 +159,6 @@ def _errors(events: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-@pytest.mark.xdist_group("shared_run")  # reads the shared run: stay on its worker
 @pytest.mark.parametrize("name", ["board-report.html", "vendor-privacy-policies.html"])
 def test_browser_opens_the_page_with_no_network_request_and_no_console_error(
         board_run: Path, tmp_path: Path, name: str) -> None:

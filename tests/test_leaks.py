@@ -17,11 +17,7 @@ import zipfile
 from pathlib import Path
 
 import openpyxl
-import pytest
 from shared_run import CANARIES, XSS, read_rows, variants
-
-# Every test here reads the suite's shared run; keep them on its worker (--dist loadgroup).
-pytestmark = pytest.mark.xdist_group("shared_run")
 
 
 def _texts(path: Path) -> list[tuple[str, str]]:

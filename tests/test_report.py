@@ -260,18 +260,12 @@ def hostile_run(shared_run: SharedRun) -> Path:
     return shared_run.run_dir
 
 
-# The end-to-end tests read the shared run; they stay on its worker (--dist loadgroup).
-shared = pytest.mark.xdist_group("shared_run")
-
-
-@shared
 def test_run_folder_holds_the_report_the_vendor_list_and_the_exports(hostile_run) -> None:
     for name in ("board-report.html", "vendor-privacy-policies.html", "findings.csv",
                  "findings.json", "action-plan.xlsx"):
         assert (hostile_run / name).stat().st_size > 1000, name
 
 
-@shared
 def test_board_html_fetches_nothing_from_anywhere(hostile_run) -> None:
     html = (hostile_run / "board-report.html").read_text(encoding="utf-8")
     refs = _refs(html)
@@ -288,7 +282,6 @@ def test_board_html_fetches_nothing_from_anywhere(hostile_run) -> None:
         "http://evil", ""))
 
 
-@shared
 def test_board_html_contains_no_code(hostile_run) -> None:
     page = (hostile_run / "board-report.html").read_text(encoding="utf-8")
     html = re.sub(r"(?s)<style[^>]*>.*?</style>", "", page)
@@ -300,7 +293,6 @@ def test_board_html_contains_no_code(hostile_run) -> None:
         assert marker not in html, marker
 
 
-@shared
 def test_board_html_escapes_the_hostile_system_name_and_is_accessible(hostile_run) -> None:
     html = (hostile_run / "board-report.html").read_text(encoding="utf-8")
     assert "<script" not in html.lower()
@@ -314,7 +306,6 @@ def test_board_html_escapes_the_hostile_system_name_and_is_accessible(hostile_ru
     assert html.count("<th") > 100 and '<html lang="en">' in html
 
 
-@shared
 def test_no_requester_name_from_the_disclosure_register_reaches_the_report(hostile_run) -> None:
     from lcopia.load import load
 
@@ -326,7 +317,6 @@ def test_no_requester_name_from_the_disclosure_register_reaches_the_report(hosti
         assert h.escape(d.requester) not in html and d.requester not in html
 
 
-@shared
 def test_hostile_name_is_inert_in_the_sample_action_plan(hostile_run) -> None:
     wb = openpyxl.load_workbook(hostile_run / "action-plan.xlsx")
     texts = [c.value for ws in wb for row in ws.iter_rows() for c in row
@@ -335,7 +325,6 @@ def test_hostile_name_is_inert_in_the_sample_action_plan(hostile_run) -> None:
     assert not [c for ws in wb for row in ws.iter_rows() for c in row if c.data_type == "f"]
 
 
-@shared
 @needs_chromium
 @needs_poppler
 def test_pdf_has_every_section_page_numbers_and_a_cover(hostile_run) -> None:
@@ -371,7 +360,6 @@ def test_pdf_failure_is_reported_not_silently_ignored(tmp_path, monkeypatch) -> 
     assert not (tmp_path / "x.pdf").exists()
 
 
-@shared
 @needs_chromium
 @needs_poppler
 @pytest.mark.parametrize(("paper", "size"), [("A4", r"\(A4\)"), ("Letter", r"612 x 792")])

@@ -29,8 +29,6 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 EXPORTS = ("board-report.html", "board-report.pdf", "vendor-privacy-policies.html",
            "findings.csv", "findings.json", "action-plan.xlsx")
 PLANTED = 'raise ValueError("planted")'
-# Tests that read the suite's one shared assess run stay on its worker (--dist loadgroup).
-shared = pytest.mark.xdist_group("shared_run")
 # The runner's own per-cell limit, the option under test; not a clock on the test.
 CELL_LIMIT_S = 3
 INJECTION = '\'"; import os; os.system("touch PWNED")\n#'
@@ -100,6 +98,15 @@ def last_cell(source: str) -> Callable[[Any], None]:
 
 
 @pytest.fixture
+def early_failing_notebooks(tmp_path: Path) -> Path:
+    """A copy of the templates whose evidence notebook (among the first to run) fails in its
+    very first cell: a run that gets past the lock and the clean-up, then stops."""
+    def first_cell(nb: Any) -> None:
+        nb.cells.insert(0, nbformat.v4.new_code_cell(PLANTED))
+    return templates_with(tmp_path, "03_evidence.ipynb", first_cell)
+
+
+@pytest.fixture
 def failing_notebooks(tmp_path: Path) -> Path:
     """A copy of the templates whose system notebook fails in its last cell."""
     return templates_with(tmp_path, "02_system.ipynb", last_cell(PLANTED))
@@ -124,7 +131,6 @@ def _wait_part_way(out: Path, proc: subprocess.Popen) -> Path:
 # ----------------------------------------------------------------------------- success
 
 
-@shared
 def test_assess_writes_a_complete_dated_folder(shared_run: SharedRun) -> None:
     proc, out = shared_run.result, shared_run.out
     assert proc.returncode == 0, proc.stderr
@@ -141,7 +147,6 @@ def test_assess_writes_a_complete_dated_folder(shared_run: SharedRun) -> None:
     assert "Compliance gate:" in proc.stdout and "Traceback" not in proc.stderr
 
 
-@shared
 def test_manifest_records_inputs_policy_versions_and_times(shared_run: SharedRun) -> None:
     out, data = shared_run.out, shared_run.data  # the planted copy: its own hashes
     m = json.loads((out / DAY / "manifest.json").read_text(encoding="utf-8"))
@@ -162,7 +167,6 @@ def test_manifest_records_inputs_policy_versions_and_times(shared_run: SharedRun
     assert set(m["notebooks"]) == ran and all(v > 0 for v in m["notebooks"].values())
 
 
-@shared
 def test_executed_notebooks_have_no_errors_and_keep_figures_under_agg(shared_run: SharedRun
                                                                       ) -> None:
     out = shared_run.out
@@ -175,7 +179,6 @@ def test_executed_notebooks_have_no_errors_and_keep_figures_under_agg(shared_run
                if c.cell_type == "code" for o in c.outputs)
 
 
-@shared
 def test_system_notebook_shows_its_own_system(shared_run: SharedRun) -> None:
     out = shared_run.out
     nb = nbformat.read(str(out / DAY / "notebooks" / "02_system-sms_notices.ipynb"), 4)
@@ -304,9 +307,8 @@ def test_sigint_part_way_leaves_no_partial_folder_and_previous_intact(previous) 
     assert not list(previous.glob(run.INCOMPLETE + "*"))
 
 
-def test_sigkill_leaves_previous_intact_and_next_run_clears_the_leftover(previous,
-                                                                       failing_notebooks,
-                                                                       monkeypatch):
+def test_sigkill_leaves_previous_intact_and_next_run_clears_the_leftover(
+        previous, early_failing_notebooks, monkeypatch):
     before = _tree(previous / DAY)
     proc = _start(_assess_cmd(previous))
     leftover = _wait_part_way(previous, proc)
@@ -315,7 +317,7 @@ def test_sigkill_leaves_previous_intact_and_next_run_clears_the_leftover(previou
     assert leftover.is_dir() and _visible(previous) == [DAY]
     assert _tree(previous / DAY) == before
     # The next run (here one that fails quickly) removes the killed run's hidden folder.
-    monkeypatch.setattr(run, "NOTEBOOKS", failing_notebooks)
+    monkeypatch.setattr(run, "NOTEBOOKS", early_failing_notebooks)
     again = run_cli(*_assess_args(previous))
     assert again.returncode == 2 and not leftover.exists()
     assert _tree(previous / DAY) == before
