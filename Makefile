@@ -53,9 +53,11 @@ test: venv deps lint
 	$(BIN)/python -m pytest -n 2 --dist worksteal tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
 
-# The fuzzers of `make test` with the "full" hypothesis profile (20x the examples; minutes).
+# The fuzzers and the row-order property of `make test` with the "full" hypothesis profile
+# (20x the examples; minutes).
 fuzz: venv
-	LCOPIA_FUZZ=full $(BIN)/python -m pytest -n 2 --dist load tests/test_fuzz.py
+	LCOPIA_FUZZ=full $(BIN)/python -m pytest -n 2 --dist worksteal tests/test_fuzz.py \
+	  tests/test_scoring.py::test_row_order_never_changes_the_output
 
 bench: venv
 	$(BIN)/python benchmarks/bench_assess.py

@@ -9,7 +9,6 @@ so an empty list of non-``file:``/``data:`` requests proves the page fetches not
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import json
 import os
@@ -107,9 +106,10 @@ class DevTools:
             pass
 
     def close(self) -> None:
-        with contextlib.suppress(OSError, RuntimeError, TimeoutError, ConnectionError):
-            self.call("Browser.close")
-        self.proc.kill()  # asked to close already; whatever is left of it goes now
+        try:
+            self.call("Browser.close")  # Chromium exits (and takes its helpers) on this
+        except (OSError, RuntimeError, TimeoutError, ConnectionError):
+            self.proc.kill()  # it stopped answering: stop it
         self.proc.wait()
         os.close(self.to_chrome)
         os.close(self.from_chrome)
