@@ -17,8 +17,10 @@ def test_entry_point_validates_the_sample_and_exits_0():
     assert "Traceback" not in result.stderr
 
 
-def test_entry_point_exits_1_when_the_gate_fails_under_strict():
-    result = run_entry_point("score", "--as-of", AS_OF.isoformat(), "--strict")
+def test_entry_point_exits_1_when_the_gate_fails_under_strict(data_copy):
+    # The sample's inventory alone fails the gate; the copy leaves out the evidence files.
+    result = run_entry_point("score", "--data", str(data_copy), "--as-of", AS_OF.isoformat(),
+                             "--strict")
     assert result.returncode == 1, result.stderr
     assert "Compliance gate: FAIL" in result.stdout
     assert "compliance gate FAILED" in result.stderr and "Traceback" not in result.stderr

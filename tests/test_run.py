@@ -41,13 +41,14 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _assess_args(out: Path, data: Path = DATA) -> list[str]:
-    return ["assess", "--data", str(data), "--out", str(out), "--as-of", DAY, "--quiet"]
+def _assess_args(out: Path, data: Path = DATA, jobs: int = 2) -> list[str]:
+    return ["assess", "--data", str(data), "--out", str(out), "--as-of", DAY, "--quiet",
+            "--jobs", str(jobs)]
 
 
-def _assess_cmd(out: Path) -> list[str]:
+def _assess_cmd(out: Path, jobs: int = 2) -> list[str]:
     """The real entry point, in a new process a test can interrupt or kill."""
-    return [sys.executable, "-m", "lcopia", *_assess_args(out)]
+    return [sys.executable, "-m", "lcopia", *_assess_args(out, jobs=jobs)]
 
 
 def _tree(folder: Path) -> dict[str, str]:
@@ -310,7 +311,7 @@ def test_sigint_part_way_leaves_no_partial_folder_and_previous_intact(previous) 
 def test_sigkill_leaves_previous_intact_and_next_run_clears_the_leftover(
         previous, early_failing_notebooks, monkeypatch):
     before = _tree(previous / DAY)
-    proc = _start(_assess_cmd(previous))
+    proc = _start(_assess_cmd(previous, jobs=1))  # one kernel is enough to be part-way
     leftover = _wait_part_way(previous, proc)
     proc.kill()
     proc.communicate()
@@ -318,13 +319,13 @@ def test_sigkill_leaves_previous_intact_and_next_run_clears_the_leftover(
     assert _tree(previous / DAY) == before
     # The next run (here one that fails quickly) removes the killed run's hidden folder.
     monkeypatch.setattr(run, "NOTEBOOKS", early_failing_notebooks)
-    again = run_cli(*_assess_args(previous))
+    again = run_cli(*_assess_args(previous, jobs=1))
     assert again.returncode == 2 and not leftover.exists()
     assert _tree(previous / DAY) == before
 
 
 def test_second_run_into_the_same_folder_is_refused_clearly(previous) -> None:
-    first = _start(_assess_cmd(previous))
+    first = _start(_assess_cmd(previous, jobs=1))  # one kernel is enough to hold the folder
     try:
         _wait_part_way(previous, first)
         second = run_cli(*_assess_args(previous))
