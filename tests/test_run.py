@@ -118,12 +118,13 @@ def _start(cmd: list[str]) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
-def _wait_part_way(out: Path, proc: subprocess.Popen) -> Path:
-    """The hidden run folder, once at least one notebook has been executed into it (the run
-    must still be going then: a run that ends first fails the test, it is not waited on)."""
+def _wait_part_way(out: Path, proc: subprocess.Popen, notebooks: bool = True) -> Path:
+    """The hidden run folder, once at least one notebook has been executed into it (or, with
+    ``notebooks=False``, once it exists: the run holds the folder's lock by then). The run
+    must still be going then: a run that ends first fails the test, it is not waited on."""
     while True:
         for tmp in out.glob(run.INCOMPLETE + "*"):
-            if any((tmp / "notebooks").glob("*.ipynb")):
+            if not notebooks or any((tmp / "notebooks").glob("*.ipynb")):
                 return tmp
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.05)
@@ -327,7 +328,7 @@ def test_sigkill_leaves_previous_intact_and_next_run_clears_the_leftover(
 def test_second_run_into_the_same_folder_is_refused_clearly(previous) -> None:
     first = _start(_assess_cmd(previous, jobs=1))  # one kernel is enough to hold the folder
     try:
-        _wait_part_way(previous, first)
+        _wait_part_way(previous, first, notebooks=False)
         second = run_cli(*_assess_args(previous))
         assert second.returncode == 2
         assert "another lcopia assess" in second.stderr and "Traceback" not in second.stderr
