@@ -1,4 +1,12 @@
-"""Shared fixtures: the shipped sample data, and a scratch copy a test may break."""
+"""Shared fixtures and the suite's conventions.
+
+* ``data_copy``: a scratch copy of the sample's policy, taxonomy and inventory a test may break.
+* ``run_cli``: the command line in this process, through ``lcopia.cli.main``; only the smoke
+  tests in test_entry_point.py (and the runner's signal tests) start ``python -m lcopia``.
+* ``shared_run``: the suite's one real ``lcopia assess`` run, made once per session.
+* Hypothesis profiles: "quick" (default, `make test`) and "full" (`LCOPIA_FUZZ=full`,
+  `make fuzz`). No test measures time: speed is measured in benchmarks/.
+"""
 
 from __future__ import annotations
 
