@@ -35,7 +35,7 @@ AS_OF = dt.date(2026, 11, 30)
 # of two sizes: "quick" for `make test`, "full" for `make fuzz` (LCOPIA_FUZZ=full).
 _SEARCH = {"deadline": None, "derandomize": True, "database": None,
            "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
-settings.register_profile("quick", max_examples=12, **_SEARCH)
+settings.register_profile("quick", max_examples=10, **_SEARCH)
 settings.register_profile("full", max_examples=500, **_SEARCH)
 settings.load_profile(os.environ.get("LCOPIA_FUZZ", "quick"))
 
