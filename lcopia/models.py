@@ -138,6 +138,8 @@ class RegisterScales(Strict):
                                           "its fix removes (so the planned score counts it).")
     web_classes: list[WebClass] = []
     small_cells_severity: int = 1
+    evidence_lines: int = Field(25, description="Facts listed per risk; the rest are counted "
+                                "(every control result stays in findings.csv).")
     themes: list[Theme] = []
 
 

@@ -151,6 +151,20 @@ def check(a: Assessment, expect: dict[str, Any]) -> list[str]:
                                                            for r in hits))
     if "max_risks" in expect and len(a.risks) > expect["max_risks"]:
         problems.append(f"{len(a.risks)} risks > {expect['max_risks']}")
+    return problems + invariants(a)
+
+
+def invariants(a: Assessment) -> list[str]:
+    """What every register must satisfy, whatever the inventory (R1, R2, R3)."""
+    problems = [f"{r.id} is Critical without a gate failure or observed evidence"
+                for r in a.risks
+                if r.residual_band == "Critical" and not (r.gate_kind or r.observed)]
+    actions = [r.action for r in a.risks]
+    if len(set(actions)) != len(actions):
+        problems.append("two risks share an action")
+    problems += [f"{f.id} feeds no risk" for f in a.findings if not f.risk_id]
+    problems += [f"gate violation {v.subject} links to no risk" for v in a.gate.violations
+                 if not v.risk_id]
     return problems
 
 

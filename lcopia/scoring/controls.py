@@ -16,9 +16,6 @@ def applies(control: Control, ctx: Context, target: Any) -> bool:
     w = control.when
     if control.applies_to == "library":
         return True
-    system_id = target.system_id
-    if system_id in ctx.web_only and not control.hard_gate:
-        return False  # W1: a party the library never contracted gets no vendor checklist
     if control.applies_to == "flow":
         flow: Flow = target
         system = ctx.systems[flow.system_id]

@@ -71,6 +71,7 @@ class Draft:
     likelihood_reasons: list[str] = field(default_factory=list)
     clauses: set[str] = field(default_factory=set)
     statutes: set[str] = field(default_factory=set)
+    seen: set[str] = field(default_factory=set)
 
 
 # ----------------------------------------------------------------------------- web parties
@@ -180,6 +181,15 @@ class Register:
         self.evaluated = {f"{e.control.id}@{e.target_id}": e for e in evaluated}
         self.web_of_system: dict[str, str] = {}
         self.web_of_domain: dict[str, str] = {}
+        self._factors: dict[str, tuple[set[str], set[str]]] = {}
+
+    def factors(self, flow: Flow) -> tuple[set[str], set[str]]:
+        """(present, documented) exposure factors of a flow, computed once."""
+        if flow.flow_id not in self._factors:
+            system = self.ctx.systems[flow.system_id]
+            self._factors[flow.flow_id] = (set(exposure_factors(flow, system, self.ctx)),
+                                           documented_factors(flow, system, self.ctx))
+        return self._factors[flow.flow_id]
 
     def get(self, rid: str, **make: Any) -> Draft:
         if rid not in self.drafts:
@@ -393,9 +403,9 @@ class Register:
         flow = self.flows.get(f.flow_id or "")
         if not (e and e.outcome and theme and theme.factors and flow):
             return False
-        system = self.ctx.systems[flow.system_id]
-        present = set(theme.factors) & set(exposure_factors(flow, system, self.ctx))
-        return bool(present) and not present & documented_factors(flow, system, self.ctx)
+        found, documented = self.factors(flow)
+        present = set(theme.factors) & found
+        return bool(present) and not present & documented
 
     def documented_facts(self) -> None:
         """Facts beat answers (G8, L2): a documented failure in the inventory is a risk even
@@ -407,7 +417,7 @@ class Register:
                 continue
             for flow in sorted(self.ctx.flows, key=lambda f: f.flow_id):
                 system = self.ctx.systems[flow.system_id]
-                found = set(theme.factors) & documented_factors(flow, system, self.ctx)
+                found = set(theme.factors) & self.factors(flow)[1]
                 if (theme.id, flow.flow_id) in covered or system.system_id in self.web_of_system \
                         or not found:
                     continue
@@ -534,8 +544,7 @@ class Register:
         plan = max(s.planned_likelihood for s in scores)
         reasons = [f"exposure of the flows concerned: likelihood {res} as answered"]
         factors = set(d.theme.factors) if d.theme else set()
-        documented = {x for f in flows
-                      for x in documented_factors(f, self.ctx.systems[f.system_id], self.ctx)}
+        documented = {x for f in flows for x in self.factors(f)[1]}
         if d.kind == "vendor_contract" or d.kind == "prohibited_use" or d.nature == "gate":
             failure = True
             reasons.append("the gate's finding is a documented failure (L2)")
@@ -651,7 +660,8 @@ def build_register(ctx: Context, evaluated: list[Evaluated], flow_scores: dict[s
             fact = f"{f.subject}: {f.title}. {f.evidence}"
         if d.nature == "unknown":
             fact = _question(reg, f)
-        if fact not in d.evidence and d.kind not in ("web_tracker", "disclosure"):
+        if fact not in d.seen and d.kind not in ("web_tracker", "disclosure"):
+            d.seen.add(fact)
             d.evidence.append(fact)
     reg.documented_facts()
     violations = []
@@ -751,7 +761,8 @@ def _finish(reg: Register, scales: Any) -> list[Risk]:
                          None)
         out.append(Risk(
             id=d.id, kind=d.kind, title=title, harm=d.harm, systems=sorted(d.systems),
-            flows=sorted(d.flows), evidence=d.evidence, observed=d.observed,
+            flows=sorted(d.flows), evidence=_shortlist(d.evidence, rr.evidence_lines),
+            observed=d.observed,
             gate_kind=gate_kind, severity=sev, severity_reasons=d.severity_reasons,
             inherent_likelihood=d.likelihood[0], residual_likelihood=d.likelihood[1],
             planned_likelihood=d.likelihood[2], likelihood_reasons=reasons,
@@ -778,6 +789,13 @@ def due_dates(ctx: Context, windows: list[int]) -> list[dt.date]:
     approval, windows)`` (after the Board meeting, on business days, spread in the window).
     """
     return [ctx.as_of + dt.timedelta(days=w) for w in windows]
+
+
+def _shortlist(lines: list[str], limit: int) -> list[str]:
+    """The first ``limit`` facts and a count of the rest (the CSV keeps every row)."""
+    if len(lines) <= limit:
+        return lines
+    return [*lines[:limit], f"... and {len(lines) - limit} more in the control results"]
 
 
 def _band_label(score: int, scales: Any) -> str:
