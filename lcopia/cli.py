@@ -87,7 +87,9 @@ def _warn(text: str) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from lcopia.load import load, summary
+    from lcopia.run import refuse_special_files
 
+    refuse_special_files(args.data)  # a FIFO where a file should be would hang the read
     bundle = load(args.data, as_of=args.as_of)
     for warning in bundle.warnings:
         _warn(f"warning: {warning}")
@@ -101,8 +103,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     from lcopia.errors import GateFailed
     from lcopia.pipeline import compute
+    from lcopia.run import refuse_special_files
     from lcopia.scoring import render_text
 
+    refuse_special_files(args.data)  # a FIFO where an export should be would hang the scan
     found = compute(args.data, args.as_of or dt.date.today())
     for warning in found.bundle.warnings:
         _warn(f"warning: {warning}")
