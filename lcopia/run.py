@@ -72,6 +72,7 @@ MARKER = ".lcopia-run"
 # inside the hidden run folder and removed before it is published or kept as failed-*.
 SCRATCH = ".scratch"
 ERROR_LOG = "error.log"
+SOCKET_DIR_ROOM = 56  # longest $TMPDIR that leaves room for Chromium's socket path
 MANIFEST = "manifest.json"
 PACKAGES = ("lcopia", "pandas", "numpy", "papermill", "nbclient", "nbconvert", "nbformat",
             "ipykernel", "matplotlib", "pyarrow", "pydantic")
@@ -692,7 +693,15 @@ def _run_environment(scratch: Path) -> Iterator[None]:
             ("tmp", "ipython", "cache", "config", "runtime", "matplotlib")}
     for d in dirs.values():
         d.mkdir(parents=True, exist_ok=True)
-    env = {"TMPDIR": dirs["tmp"], "TEMP": dirs["tmp"], "TMP": dirs["tmp"],
+    # Chromium puts a Unix socket under $TMPDIR (``.org.chromium.Chromium.XXXXXX/
+    # SingletonSocket``), and a socket path may hold only 104 bytes (macOS; 108 on Linux): a
+    # deep --out would make it print nothing. Then the children get a short private folder
+    # (0700, removed with the run) that holds only that socket; this process's temporary
+    # files, the printed HTML and the browser profile among them, stay in the run folder.
+    child_tmp, short = dirs["tmp"], None
+    if len(str(dirs["tmp"])) > SOCKET_DIR_ROOM:
+        short = child_tmp = Path(tempfile.mkdtemp(prefix="lcopia-"))
+    env = {"TMPDIR": child_tmp, "TEMP": child_tmp, "TMP": child_tmp,
            "IPYTHONDIR": dirs["ipython"], "XDG_CACHE_HOME": dirs["cache"],
            "XDG_CONFIG_HOME": dirs["config"], "JUPYTER_RUNTIME_DIR": dirs["runtime"]}
     if not os.environ.get("MPLCONFIGDIR"):
@@ -707,6 +716,8 @@ def _run_environment(scratch: Path) -> Iterator[None]:
     try:
         yield
     finally:
+        if short is not None:
+            _remove_tree(short)
         tempfile.tempdir = saved_tempdir
         for key, value in saved.items():
             if value is None:
