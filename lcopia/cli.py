@@ -14,6 +14,7 @@ import json
 import os
 import re
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -209,7 +210,8 @@ exit codes:
   130 interrupted (Ctrl-C or SIGTERM); nothing was replaced
 
 environment:
-  LCOPIA_CHROMIUM  {CHROMIUM_HELP}
+  LCOPIA_CHROMIUM
+{textwrap.fill(CHROMIUM_HELP, 78, initial_indent="    ", subsequent_indent="    ")}
 """
 
 
@@ -308,7 +310,7 @@ def build_parser() -> argparse.ArgumentParser:
                 "  lcopia assess\n"
                 "  lcopia assess --data data --out reports --as-of 2026-11-30\n"
                 "  lcopia assess --previous reports/2025-11-30 --jobs 4\n\n"
-                + CHROMIUM_HELP + "\n")
+                + textwrap.fill(CHROMIUM_HELP, 78) + "\n")
     data_opt(p)
     p.add_argument("--as-of", type=_date, help=f"assessment date, {date_forms} (default: today)")
     p.add_argument("--out", type=Path, default=Path("reports"),
