@@ -332,6 +332,23 @@ def _nul_argument(argv: Sequence[str] | None) -> str | None:
     return None
 
 
+def _special_file_argument(args: argparse.Namespace) -> str | None:
+    """A FIFO, socket or device given as a file to read (reading a FIFO blocks forever)."""
+    import stat
+
+    kinds = {stat.S_IFIFO: "a named pipe (FIFO)", stat.S_IFSOCK: "a socket",
+             stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
+    for name in getattr(args, "files", None) or []:
+        try:
+            kind = kinds.get(stat.S_IFMT(os.stat(name).st_mode))
+        except (OSError, ValueError):
+            continue  # missing or unnameable: the command says so in its own words
+        if kind is not None:
+            return (f"{name} is {kind}, not a file; lcopia reads only regular files. Save the "
+                    "data to a file and give its path")
+    return None
+
+
 def _crash_log(exc: BaseException) -> Path:
     """Write the traceback to a private temporary log file and return its path."""
     import tempfile
@@ -355,6 +372,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if nul is not None:
         _warn(f"lcopia {command}: {nul!r} contains a NUL character (\\0), which no file name "
               "can hold; type the path again")
+        return 2
+    special = _special_file_argument(args)
+    if special is not None:
+        _warn(f"lcopia {command}: {special}")
         return 2
     try:
         return args.func(args)

@@ -427,6 +427,13 @@ def test_fifo_in_the_data_folder_is_refused_by_assess(fifo_export, tmp_path, cap
     assert "named pipe" in capsys.readouterr().err
 
 
+def test_fifo_given_to_scan_or_web_is_refused(fifo_export, capsys) -> None:
+    pipe = fifo_export / "evidence" / "exports" / "circulation_stats.csv"
+    for command in ("scan", "web"):
+        assert main([command, str(pipe)]) == 2
+        assert "named pipe" in capsys.readouterr().err
+
+
 def test_fifo_as_previous_is_refused(tmp_path, capsys, no_kernels) -> None:
     if not hasattr(os, "mkfifo"):
         pytest.skip("no named pipes on this platform")
