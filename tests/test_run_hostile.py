@@ -400,14 +400,18 @@ def fifo_export(tmp_path: Path) -> Iterator[Path]:
     pipe.unlink()
     os.mkfifo(pipe)
 
+    done = threading.Event()
+
     def feed() -> None:
-        with open(pipe, "w", encoding="utf-8") as fh:  # blocks until a reader opens it
-            fh.write("month,branch\n2026-01,Central\n")
+        while not done.is_set():
+            with open(pipe, "w", encoding="utf-8") as fh:  # blocks until a reader opens it
+                fh.write("month,branch\n2026-01,Central\n")
 
     writer = threading.Thread(target=feed, daemon=True)
     writer.start()
     yield data
-    fd = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # release the writer if nobody read
+    done.set()
+    fd = os.open(pipe, os.O_RDONLY | os.O_NONBLOCK)  # release the writer's waiting open
     writer.join(timeout=5)
     os.close(fd)
 
@@ -427,11 +431,11 @@ def test_fifo_in_the_data_folder_is_refused_by_assess(fifo_export, tmp_path, cap
     assert "named pipe" in capsys.readouterr().err
 
 
-def test_fifo_given_to_scan_or_web_is_refused(fifo_export, capsys) -> None:
+@pytest.mark.parametrize("command", ["scan", "web"])
+def test_fifo_given_to_scan_or_web_is_refused(fifo_export, command, capsys) -> None:
     pipe = fifo_export / "evidence" / "exports" / "circulation_stats.csv"
-    for command in ("scan", "web"):
-        assert main([command, str(pipe)]) == 2
-        assert "named pipe" in capsys.readouterr().err
+    assert main([command, str(pipe)]) == 2
+    assert "named pipe" in capsys.readouterr().err
 
 
 def test_fifo_as_previous_is_refused(tmp_path, capsys, no_kernels) -> None:
