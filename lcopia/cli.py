@@ -19,14 +19,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from lcopia.errors import FileProblem, InternalError, LcopiaError, UsageError
+from lcopia.run_guard import EARLIEST_AS_OF, LATEST_AS_OF  # as_of + days must not overflow
 
 DEFAULT_DATA = Path("data")
 
 
-# The assessment date drives due dates (as_of + up to a few hundred days) and calendar
-# arithmetic; a date far outside this window is a typing mistake, and 9999-12-31 would overflow.
-EARLIEST_AS_OF = dt.date(1900, 1, 1)
-LATEST_AS_OF = dt.date(2100, 12, 31)
 
 
 def _date(text: str) -> dt.date:
@@ -88,7 +85,7 @@ def _warn(text: str) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from lcopia.load import load, summary
-    from lcopia.run import refuse_special_files
+    from lcopia.run_guard import refuse_special_files
 
     refuse_special_files(args.data)  # a FIFO where a file should be would hang the read
     bundle = load(args.data, as_of=args.as_of)
@@ -104,7 +101,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     from lcopia.errors import GateFailed
     from lcopia.pipeline import compute
-    from lcopia.run import refuse_special_files
+    from lcopia.run_guard import refuse_special_files
     from lcopia.scoring import render_text
 
     refuse_special_files(args.data)  # a FIFO where an export should be would hang the scan
