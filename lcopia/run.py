@@ -12,8 +12,12 @@ Why it is built this way:
   folder that is renamed to ``<as_of>`` only when every notebook and export succeeded. An
   earlier report of the same date is renamed aside (``<as_of>.superseded-<n>``), never
   deleted. A failed run keeps its executed notebooks in a visible ``failed-<stamp>`` folder; an
-  interrupted one removes its temporary folder; one killed outright leaves a hidden folder that
-  the next run removes. A lock file lets only one run write into a reports folder at a time.
+  interrupted one (Ctrl-C or SIGTERM) removes its temporary folder; one killed outright leaves a
+  hidden folder that the next run removes, recognised by lcopia's marker file (nothing else is
+  ever removed). A lock file lets only one run write into a reports folder at a time.
+* **Nothing outside the run folder.** Temporary files, caches, IPython settings and the
+  browser profile live in the hidden folder's scratch space (``lcopia.run_guard``), so no
+  part of a report is left in ``$TMPDIR`` and no user start-up script runs in the kernels.
 * **Parameters are checked.** papermill only warns about a parameter a notebook does not
   declare; here that is an error naming the valid ones, and the injected cell is parsed back to
   prove it assigns exactly the values given (a value with quotes or newlines stays a string).
