@@ -163,7 +163,7 @@ def test_manifest_records_inputs_policy_versions_and_times(shared_run: SharedRun
     policy = yaml.safe_load((data / "policy" / "policy.yaml").read_text(encoding="utf-8"))
     assert (m["policy_id"], m["policy_version"]) == (policy["id"], str(policy["version"]))
     assert set(m["packages"]) >= {"lcopia", "pandas", "papermill", "nbclient", "nbconvert",
-                                  "matplotlib", "pyarrow", "duckdb", "pydantic"}
+                                  "matplotlib", "pyarrow", "pydantic"}
     assert m["python"].count(".") == 2
     ran = {p.stem for p in (out / DAY / "notebooks").glob("*.ipynb")}
     assert set(m["notebooks"]) == ran and all(v > 0 for v in m["notebooks"].values())
