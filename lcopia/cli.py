@@ -21,7 +21,8 @@ from pathlib import Path
 from lcopia.errors import FileProblem, InternalError, LcopiaError, UsageError
 from lcopia.run_guard import EARLIEST_AS_OF, LATEST_AS_OF  # as_of + days must not overflow
 
-DEFAULT_DATA = Path("data")
+DATA_HELP = ("folder with policy/, taxonomy/, inventory/ (default: $LCOPIA_DATA, else the "
+             "project folder at or above this one, or its data/ folder)")
 
 
 
@@ -152,6 +153,84 @@ def cmd_web(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- init
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from lcopia.scaffold import init_project
+
+    result = init_project(args.folder, today=dt.date.today(), sample=args.sample)
+    what = "the illustrative sample library" if args.sample else "a new library's project"
+    _emit(f"Created {what} in {args.folder} ({len(result.created)} files).")
+    if not args.sample:
+        _emit("Next: replace every 'REPLACE:' value in inventory/library.yaml, then\n"
+              f"  lcopia workbook export --data {args.folder}\n"
+              "to fill the inventory in a spreadsheet (see README.md in the folder).")
+    return 0
+
+
+# ----------------------------------------------------------------------------- workbook
+
+
+def cmd_workbook(args: argparse.Namespace) -> int:
+    from lcopia.workbook import export_workbook, import_workbook
+
+    as_of = args.as_of or dt.date.today()
+    if args.action == "export":
+        out = export_workbook(args.data, args.file or Path("inventory.xlsx"), as_of=as_of)
+        _emit(f"Wrote {out}: edit the sheets, save, then run 'lcopia workbook import {out}'.")
+        return 0
+    if args.file is None:
+        raise UsageError("workbook import needs the workbook to read: "
+                         "lcopia workbook import inventory.xlsx")
+    result = import_workbook(args.file, args.data, as_of=as_of, force=args.force)
+    for warning in result.warnings:
+        _warn(f"warning: {warning}")
+    for change in result.changes:
+        if change.any:
+            _emit(f"{change.table}: {len(change.added)} added, {len(change.changed)} changed, "
+                  f"{len(change.removed)} removed")
+            for label, keys in (("+", change.added), ("~", change.changed),
+                                ("-", change.removed)):
+                for key in keys:
+                    _emit(f"  {label} {key}")
+    _emit("Wrote " + ", ".join(result.written) if result.written else
+          "Nothing changed: the workbook matches the inventory.")
+    return 0
+
+
+# ----------------------------------------------------------------------------- questionnaire
+
+
+def cmd_questionnaire(args: argparse.Namespace) -> int:
+    from lcopia.questionnaire import build_questionnaires, import_questionnaires
+
+    as_of = args.as_of or dt.date.today()
+    words = list(args.items)
+    if words and words[0] == "import":
+        files = [Path(w) for w in words[1:]]
+        if not files:
+            raise UsageError("questionnaire import needs the returned workbooks: "
+                             "lcopia questionnaire import returned/*.xlsx")
+        report = import_questionnaires(files, args.data, as_of=as_of, force=args.force)
+        for line in report.skipped:
+            _warn(f"kept: {line}")
+        for c in report.changes:
+            _emit(f"  {c.key[0]} for {c.key[2]}: {c.old_status or 'no answer'} -> "
+                  f"{c.new_status} ({c.workbook})")
+        _emit(f"Recorded {len(report.changes)} answer(s) in inventory/answers.csv."
+              if report.written else "No answer recorded.")
+        return 0
+    due = args.due or as_of + dt.timedelta(days=30)
+    sent = build_questionnaires(args.data, args.out, as_of=as_of, due=due,
+                                systems=words or None)
+    for s in sent:
+        _emit(f"{s.path}: {s.questions} question(s) for {s.vendor}")
+    if not sent:
+        _emit("No vendor has an open question: every applicable control is answered.")
+    return 0
+
+
 # ----------------------------------------------------------------------------- assess
 
 
@@ -256,8 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
                               epilog="examples:\n" + examples)
 
     def data_opt(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                       help="folder with policy/, taxonomy/, inventory/")
+        p.add_argument("--data", type=Path, default=None, help=DATA_HELP)
 
     date_forms = "YYYY-MM-DD or MM/DD/YYYY"
     p = command("validate", "check the policy, taxonomy and inventory files",
@@ -318,6 +396,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--cell-timeout", type=_positive_int, default=600, metavar="SECONDS",
                    help="longest a notebook cell may run before the run stops")
     p.set_defaults(func=cmd_assess)
+
+    p = command("init", "start a new library's project folder",
+                "  lcopia init mylibrary\n  lcopia init --sample sample   # try the sample\n")
+    p.add_argument("folder", type=Path, metavar="FOLDER")
+    p.add_argument("--sample", action="store_true",
+                   help="copy the illustrative sample library instead of a blank inventory")
+    p.set_defaults(func=cmd_init)
+
+    p = command("workbook", "export the inventory as one workbook, or import it back",
+                "  lcopia workbook export            # writes inventory.xlsx\n"
+                "  lcopia workbook import inventory.xlsx\n")
+    data_opt(p)
+    p.add_argument("action", choices=["export", "import"])
+    p.add_argument("file", type=Path, nargs="?", metavar="FILE.xlsx",
+                   help="the workbook (export default: inventory.xlsx)")
+    p.add_argument("--as-of", type=_date, help=f"assessment date, {date_forms} (default: today)")
+    p.add_argument("--force", action="store_true",
+                   help="import even if a CSV file changed after the workbook was exported")
+    p.set_defaults(func=cmd_workbook)
+
+    p = command("questionnaire", "write vendor questionnaires, or import returned ones",
+                "  lcopia questionnaire --out questionnaires\n"
+                "  lcopia questionnaire ils econtent --due 1/15/2027\n"
+                "  lcopia questionnaire import returned/*.xlsx\n")
+    data_opt(p)
+    p.add_argument("items", nargs="*", metavar="SYSTEM|import FILE",
+                   help="systems to ask about (default: every contracted vendor), or "
+                   "'import' and the returned workbooks")
+    p.add_argument("--out", type=Path, default=Path("questionnaires"),
+                   help="folder for the questionnaires")
+    p.add_argument("--due", type=_date, help=f"reply date, {date_forms} (default: in 30 days)")
+    p.add_argument("--as-of", type=_date, help=f"today's date, {date_forms} (default: today)")
+    p.add_argument("--force", action="store_true",
+                   help="on import, replace answers dated after the questionnaire")
+    p.set_defaults(func=cmd_questionnaire)
     return parser
 
 
@@ -375,6 +488,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         _warn(f"lcopia {command}: {special}")
         return 2
     try:
+        if "data" in vars(args):
+            from lcopia.project import resolve_data_dir
+
+            args.data = resolve_data_dir(args.data, parameter="--data").root
         return args.func(args)
     except LcopiaError as exc:
         if isinstance(exc, InternalError) and args.verbose:
