@@ -283,3 +283,17 @@ def _library_name(project: Any) -> str | None:
         return None
     name = data.get("name")
     return str(name) if name else None
+
+
+def change_lines(trend: Trend) -> list[str]:
+    """What changed between runs, a line per step and per risk, then what was not compared."""
+    lines = []
+    for step in trend.steps:
+        lines.append(f"{step.start.isoformat()} to {step.end.isoformat()}: opened "
+                     f"{len(step.opened)}, closed {len(step.closed)}, overdue "
+                     f"{len(step.overdue)}, worse {len(step.worse)}")
+        for label, ids in (("opened", step.opened), ("closed", step.closed),
+                           ("overdue", step.overdue), ("worse", step.worse)):
+            lines += [f"  {label}: {rid}" for rid in ids]
+    lines += [f"Not compared: {note}" for note in trend.skipped]
+    return lines

@@ -57,7 +57,7 @@ def _flat(text: str) -> str:
 def test_help_shows_defaults_and_examples() -> None:
     text = _flat(_help("assess"))
     assert "(default: reports)" in text and "(default: 2)" in text
-    assert "(default: data)" in text and "(default: 600)" in text
+    assert "$LCOPIA_DATA" in text and "(default: 600)" in text
     assert "examples:" in text and "lcopia assess --previous" in text
     assert "default: None" not in text and "default: False" not in text
     for command in ("validate", "score", "scan", "web"):

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from lcopia.project import resolve_data_dir
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_DIR = ROOT / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
@@ -67,8 +69,12 @@ def test_exactly_one_parameters_cell_of_typed_documented_literals(path: Path) ->
 def test_every_parameter_runs_on_the_sample_by_default(path: Path) -> None:
     defaults = {PARAMETER_LINE.match(x)["name"]: ast.literal_eval(PARAMETER_LINE.match(x)[
         "default"]) for x in _parameter_lines(_nb(path))}
-    assert (NOTEBOOK_DIR / defaults["data_dir"] / "inventory").is_dir()
-    assert defaults["run_dir"] == ""  # standalone runs write nothing
+    # an empty data_dir finds the project above the notebook's folder (papermill runs the
+    # kernel in the caller's folder: from notebooks/ or the repository root alike)
+    for cwd in (NOTEBOOK_DIR, NOTEBOOK_DIR.parent):
+        found = resolve_data_dir(defaults["data_dir"], cwd=cwd, env={})
+        assert (found.inventory / "library.yaml").is_file()
+    assert defaults.get("run_dir", "") == ""  # standalone runs write nothing
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)

@@ -13,7 +13,6 @@ import datetime as dt
 import errno
 import json
 import os
-import pathlib
 import shutil
 import signal
 import stat
@@ -93,14 +92,14 @@ def test_read_only_out_is_exit_2_naming_the_folder(tmp_path, monkeypatch, capsys
 
 
 def test_unreadable_inventory_file_is_exit_2_naming_it(data_copy, monkeypatch, capsys) -> None:
-    real = pathlib.Path.read_bytes
+    real = os.open
 
-    def read_bytes(self: Path) -> bytes:
-        if self.name == "systems.csv":
-            raise PermissionError(errno.EACCES, "Permission denied", str(self))
-        return real(self)
+    def denied(path: Any, *args: Any, **kwargs: Any) -> int:
+        if Path(path).name == "systems.csv":  # as root, chmod 000 would not stop the read
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(pathlib.Path, "read_bytes", read_bytes)
+    monkeypatch.setattr(os, "open", denied)
     assert main(["validate", "--data", str(data_copy)]) == 2
     err = capsys.readouterr().err
     assert "systems.csv" in err and "permission denied" in err and "Traceback" not in err

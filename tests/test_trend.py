@@ -8,7 +8,7 @@ from pathlib import Path
 from conftest import AS_OF, DATA
 
 from lcopia.pipeline import compute
-from lcopia.trend import build_trend, risk_history, summary_rows, system_rows
+from lcopia.trend import build_trend, change_lines, risk_history, summary_rows, system_rows
 
 
 def _run(reports: Path, name: str, as_of: str, risks: list[dict], *, library: str = "Lib",
@@ -53,6 +53,9 @@ def test_opened_closed_overdue_and_worse_between_runs(tmp_path: Path) -> None:
     assert risk_history(trend, "R-c") == [(trend.points[0].as_of, "Low"),
                                           (trend.points[1].as_of, None)]
     assert system_rows(trend) == [{"System": "Catalog", "2025-11-30": 22, "2026-11-30": 25}]
+    lines = change_lines(trend)
+    assert lines[0] == "2025-11-30 to 2026-11-30: opened 1, closed 1, overdue 1, worse 1"
+    assert "  closed: R-c" in lines
 
 
 def test_superseded_failed_and_foreign_runs_are_left_out(tmp_path: Path) -> None:
