@@ -13,6 +13,25 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Category = Literal["analytics", "advertising", "social", "tag_manager", "cdn_fonts",
                    "econtent_vendor", "ils_vendor"]
+OrgCategory = Literal["advertising", "analytics", "social", "tag_manager", "cdn", "fonts",
+                      "audio_video", "customer_interaction", "comments", "consent", "hosting",
+                      "payments", "econtent_vendor", "ils_vendor", "library_vendor", "misc",
+                      "unknown"]
+"""What an organisation does on a library page, from the tracker database's categories
+(plus the library overlay's vendor kinds)."""
+Received = Literal["search_terms", "titles", "identifiers_with_pages", "page_views", "ip_only"]
+"""What an organisation receives, in the rubric's words (W2), most harmful first."""
+RECEIVED_RANK: dict[str, int] = {
+    "search_terms": 4, "titles": 4, "identifiers_with_pages": 3, "page_views": 2, "ip_only": 1}
+"""Rubric W2: search terms or titles 4, persistent identifiers with page paths 3, page
+views 2, IP address only 1 (fonts, CDNs)."""
+RECEIVED_LABEL = {
+    "search_terms": "what patrons search for",
+    "titles": "which titles patrons look at",
+    "identifiers_with_pages": "a lasting identifier with the pages visited",
+    "page_views": "that a patron visited library pages",
+    "ip_only": "the patron's IP address only",
+}
 PageType = Literal["catalog_search", "account", "home", "other"]
 Receives = Literal["ip_address", "page_url", "search_terms", "patron_id", "session_id",
                    "ad_ids", "cookies"]
@@ -118,8 +137,42 @@ class WebIssue(_Model):
     control_hint: str = CONTROL_HINT
 
 
+class WebOrganisation(_Model):
+    """One organisation behind one or more third-party domains: the unit of the register.
+
+    The risk register builds one risk per organisation per thing received (rubric W3): the
+    Meta pixel and its loader are one pixel of Meta; Google Analytics, Tag Manager and
+    Fonts are Google, and a search-term capture seen through two Google domains is one.
+    """
+
+    name: str = Field(description="The organisation, from the tracker database or overlay; "
+                      "'unknown organisation: <domain>' when neither knows the domain.")
+    category: OrgCategory = Field(description="Its most harmful role seen on library pages.")
+    categories: list[OrgCategory] = Field(description="Every role of its domains seen.")
+    domains: list[str] = Field(description="Registrable domains seen, sorted.")
+    hosts: list[str] = Field(description="Host names seen, user-specific labels masked.")
+    receives: list[Received] = Field(description="One entry per thing received, most "
+                                     "harmful first (RECEIVED_RANK, rubric W2).")
+    rank: int = Field(description="RECEIVED_RANK of the first entry of receives (1-4).")
+    receives_detail: list[Receives] = Field(description="What its requests carried.")
+    pages: list[str] = Field(description="Masked addresses of the pages it was seen on.")
+    page_types: list[PageType]
+    requests: int
+    before_consent: bool | None = Field(None, description="True when it was sent requests "
+                                        "while no consent choice was recorded in the page's "
+                                        "cookies; None when the capture cannot tell.")
+    system_id: str | None = Field(None, description="The inventory system (contract) whose "
+                                  "domains cover it, if any.")
+    source: str = Field("", description="Where the attribution comes from.")
+
+
 class WebReport(_Model):
     trackers_as_of: dt.date | None = None
     captures: list[CaptureSummary] = []
     third_parties: list[ThirdParty] = []
     issues: list[WebIssue] = []
+    organisations: list[WebOrganisation] = Field(
+        [], description="One entry per organisation, highest rank first (rubric W2, W3).")
+    tracker_files: dict[str, str] = Field(
+        {}, description="sha256 of each tracker list file read, by name.")
+    warnings: list[str] = Field([], description="Plain-text warnings (no capture values).")
