@@ -60,9 +60,7 @@ def compute(data_dir: Path | str, as_of: dt.date) -> Results:
     web_dir = evidence_dir / "web"
     web = None
     if web_dir.is_dir() and any(web_dir.glob("*.har")):
-        overlay = root / "web" / "trackers.yaml"
-        web = audit_folder(web_dir, first_party=bundle.inventory.library.website_domains or None,
-                           overlay=overlay if overlay.is_file() else None)
+        web = audit_folder(web_dir, first_party=bundle.inventory.library.website_domains or None)
     assessment = assess(bundle, as_of, evidence=evidence, web=web)
     result = Results(bundle=bundle, evidence=evidence, web=web, assessment=assessment)
     _cache[key] = result
