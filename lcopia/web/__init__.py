@@ -30,8 +30,10 @@ from lcopia.web.har import (
     MAX_HEADERS,
     MAX_NAME_CHARS,
     MAX_PAGES,
+    MAX_POST_CHARS,
     MAX_POST_INSPECT,
     MAX_URL_CHARS,
+    MAX_VALUE_CHARS,
 )
 from lcopia.web.masking import mask_url
 from lcopia.web.models import (
@@ -74,7 +76,8 @@ render_text = web_text
 __all__ = [
     "CATEGORY_LABEL", "CONTROL_HINT", "DEFAULT_TRACKERS", "DOCUMENTATION_SUFFIXES", "HOSTNAME",
     "MAX_COOKIES", "MAX_DEPTH", "MAX_ENTRIES", "MAX_HAR_BYTES", "MAX_HEADERS",
-    "MAX_HEADER_CHARS", "MAX_NAME_CHARS", "MAX_PAGES", "MAX_POST_INSPECT", "MAX_URL_CHARS",
+    "MAX_HEADER_CHARS", "MAX_NAME_CHARS", "MAX_PAGES", "MAX_POST_CHARS", "MAX_POST_INSPECT",
+    "MAX_URL_CHARS", "MAX_VALUE_CHARS",
     "PACKAGED_TRACKERS", "PAGE_TYPE_LABEL", "RECEIVED_LABEL", "RECEIVED_RANK",
     "RECEIVES_LABEL", "TRACKING", "CaptureSummary", "Category", "CookiesSet", "IssueKind",
     "OrgCategory", "PageSummary", "PageThirdParty", "PageType", "Received", "Receives",

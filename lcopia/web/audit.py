@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,7 +11,7 @@ import lcopia.web as _package
 from lcopia.errors import UsageError
 from lcopia.web.domains import normalise_domain, registrable_domain
 from lcopia.web.har import check_depth, page_url, parse_entries, read_json
-from lcopia.web.masking import mask_url
+from lcopia.web.masking import mask_host, mask_url
 from lcopia.web.models import (
     CATEGORY_LABEL,
     PAGE_TYPE_LABEL,
@@ -141,7 +142,7 @@ def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
                 count, seen = per_party.get(item.party, (0, set()))
                 per_party[item.party] = (count + 1, seen | got)
                 acc = parties.setdefault(item.party, _PartyAcc())
-                acc.hosts.add(item.host)
+                acc.hosts.add(mask_host(item.host))
                 acc.requests += 1
                 acc.cookies_set += len(item.set_cookies)
                 acc.receives |= got
@@ -192,15 +193,20 @@ def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
             detail=_detail(kind, domain, organisation, category, page_kind, acc)))
     web_issues.sort(key=lambda i: (not i.hard, i.kind, i.domain, i.page_type))
     return WebReport(trackers_as_of=listing.as_of, captures=captures,
-                     third_parties=third_parties, issues=web_issues)
+                     third_parties=third_parties, issues=web_issues,
+                     tracker_files=listing.files)
 
 
 def audit_folder(folder: Path, *, first_party: list[str] | None = None,
                  trackers: Path | None = None, overlay: Path | None = None) -> WebReport:
     """Every ``*.har`` in a folder, sorted by name; an absent or empty folder is an empty
-    report (no captures were taken), not an error."""
+    report (no captures were taken), not an error. An ``overlay`` path that does not exist
+    is no overlay (a project need not have one); a link or special file there is refused."""
+    if overlay is not None and not os.path.lexists(overlay):
+        overlay = None
     files = sorted(folder.glob("*.har")) if folder.is_dir() else []
     if not files:
-        return WebReport(trackers_as_of=load_trackers(trackers, overlay=overlay).as_of)
+        listing = load_trackers(trackers, overlay=overlay)
+        return WebReport(trackers_as_of=listing.as_of, tracker_files=listing.files)
     return audit_files(files, first_party=first_party or None, trackers=trackers,
                        overlay=overlay)

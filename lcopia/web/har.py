@@ -9,20 +9,30 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl, urlsplit
 
 from lcopia.errors import EvidenceError
+from lcopia.fsio import file_kind_problem
 from lcopia.web.domains import HOSTNAME, registrable_domain
 
 # ----------------------------------------------------------------------------- limits
 
-MAX_HAR_BYTES = 200 * 1024 * 1024
-"""Largest capture read; checked on the file size before reading (a HAR of one library
-page, with response bodies, is a few MB)."""
+MAX_HAR_BYTES = 100 * 1024 * 1024
+"""Largest capture read (100 MiB); checked before reading and enforced while reading (a
+HAR of one library page, with response bodies, is a few MB). Parsing holds about three
+times the file in memory."""
+MAX_VALUE_CHARS = 16 * 1024 * 1024
+"""Longest single text value anywhere in a capture (16 MiB: a response body of a large
+script bundle fits; a value past it is not a browser's record of a library page)."""
+MAX_POST_CHARS = 4 * 1024 * 1024
+"""Longest request body accepted (4 MiB); a tracking beacon is a few KB, so a capture with
+a larger upload is refused rather than half-inspected."""
 MAX_ENTRIES = 100_000
 MAX_PAGES = 10_000
 MAX_DEPTH = 64
@@ -82,28 +92,66 @@ def _bad(file: str, reason: str) -> EvidenceError:
     return EvidenceError(file, reason, FIX_RECAPTURE)
 
 
-def read_json(path: Path, max_bytes: int) -> object:
+def _refuse_kind(name: str, why: str) -> EvidenceError:
+    return EvidenceError(name, why, "Save the capture as a regular .har file and give its path")
+
+
+def read_capture_bytes(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a capture, refusing links, FIFOs, devices and files over ``max_bytes``.
+
+    The kind of file is checked with ``lstat`` before any open (a FIFO would block the
+    read forever; a link could echo a file from outside the project), checked again on the
+    opened descriptor, and at most ``max_bytes + 1`` bytes are ever read, so a file that
+    grows after the check cannot exhaust memory.
+    """
     name = str(path)
     try:
-        if path.is_dir():
-            raise EvidenceError(name, "is a folder, not a HAR file",
-                                "Give the .har files inside it, e.g. FOLDER/*.har")
-        size = path.stat().st_size
+        st = os.lstat(path)
     except FileNotFoundError:
         raise EvidenceError(name, "file not found", "Check the path and run again") from None
     except OSError:
         raise EvidenceError(name, "cannot be read", "Check the file's permissions") from None
-    if size > max_bytes:
-        raise EvidenceError(
-            name, f"is {size:,} bytes, over the {max_bytes:,}-byte limit for a capture",
-            "Capture only the pages to audit (clear the Network tab, load the page, save), "
-            "or save without response content")
-    if size == 0:
-        raise _bad(name, "is empty")
+    if stat.S_ISDIR(st.st_mode):
+        raise EvidenceError(name, "is a folder, not a HAR file",
+                            "Give the .har files inside it, e.g. FOLDER/*.har")
+    why = file_kind_problem(st.st_mode)
+    if why:
+        raise _refuse_kind(name, why)
+    if st.st_size > max_bytes:
+        raise _too_big(name, st.st_size, max_bytes)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        raw = path.read_bytes()
+        fd = os.open(path, flags)
     except OSError:
         raise EvidenceError(name, "cannot be read", "Check the file's permissions") from None
+    with os.fdopen(fd, "rb") as handle:
+        why = file_kind_problem(os.fstat(fd).st_mode)
+        if why:
+            raise _refuse_kind(name, why)
+        try:
+            raw = handle.read(max_bytes + 1)
+        except OSError:
+            raise EvidenceError(name, "cannot be read",
+                                "Check the file's permissions") from None
+    if len(raw) > max_bytes:
+        raise _too_big(name, len(raw), max_bytes)
+    if not raw:
+        raise _bad(name, "is empty")
+    return raw
+
+
+def _too_big(name: str, size: int, max_bytes: int) -> EvidenceError:
+    return EvidenceError(
+        name, f"is {size:,} bytes or more, over the {max_bytes:,}-byte limit for a capture",
+        "Capture only the pages to audit (clear the Network tab, load the page, save), "
+        "or save without response content")
+
+
+def read_json(path: Path, max_bytes: int) -> object:
+    """The capture parsed as JSON, within the size limits; json's own messages (which quote
+    the document) are never passed on."""
+    name = str(path)
+    raw = read_capture_bytes(path, max_bytes)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -119,6 +167,8 @@ def read_json(path: Path, max_bytes: int) -> object:
 
 
 def check_depth(doc: object, name: str) -> None:
+    """Refuse documents nested deeper, or holding a single value longer, than a browser's
+    capture ever does (the value itself is never shown)."""
     stack: list[tuple[object, int]] = [(doc, 1)]
     while stack:
         node, depth = stack.pop()
@@ -126,9 +176,18 @@ def check_depth(doc: object, name: str) -> None:
             raise _bad(name, f"is nested more than {MAX_DEPTH} levels deep; a browser "
                        "capture never is")
         if isinstance(node, dict):
-            stack.extend((v, depth + 1) for v in node.values() if isinstance(v, dict | list))
+            items: list[object] = [*node.keys(), *node.values()]
         elif isinstance(node, list):
-            stack.extend((v, depth + 1) for v in node if isinstance(v, dict | list))
+            items = node
+        else:
+            continue
+        for value in items:
+            if isinstance(value, dict | list):
+                stack.append((value, depth + 1))
+            elif isinstance(value, str) and len(value) > MAX_VALUE_CHARS:
+                raise _bad(name, f"holds a single value longer than {MAX_VALUE_CHARS:,} "
+                           "characters, which a capture of a library page never does; "
+                           "save the HAR without response content")
 
 
 class _Reader:
@@ -290,6 +349,11 @@ def parse_entries(doc: object, name: str, first_party: set[str] | None
             body = post.get("text", "")
             if not isinstance(body, str):
                 raise reader.fail(f"entry {i} request.postData.text", "is not text")
+            if len(body) > MAX_POST_CHARS:
+                raise reader.fail(f"entry {i} request.postData.text",
+                                  f"is longer than {MAX_POST_CHARS:,} characters; a tracking "
+                                  "request never is (capture the page without uploading "
+                                  "files)")
             post_text = body[:MAX_POST_INSPECT]
             post_pairs = reader.pairs(post.get("params"), f"entry {i} request.postData.params",
                                       limit=MAX_HEADERS * 10)

@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from lcopia.errors import InventoryError, Problem
+from lcopia.fsio import read_bytes_limited
 from lcopia.web.domains import registrable_domain
 from lcopia.web.models import Category
 
@@ -55,11 +56,12 @@ class TrackerList(_Model):
 
     @property
     def files(self) -> dict[str, str]:
-        """sha256 of every list file read, by name: the bytes used are the bytes hashed."""
+        """sha256 of every list file read (the packaged one by its package path, a project's
+        as ``web/trackers.yaml``): the bytes parsed are the bytes hashed."""
         return dict(self._files)
 
 
-def _parse(name: str, data: bytes) -> TrackerList:
+def _parse(name: str, data: bytes, key: str | None = None) -> TrackerList:
     try:
         raw = yaml.safe_load(data.decode("utf-8"))
     except (UnicodeDecodeError, yaml.YAMLError):
@@ -86,19 +88,18 @@ def _parse(name: str, data: bytes) -> TrackerList:
                                     "where the classification is documented"))
     if problems:
         raise InventoryError(problems)
-    listing._files[name] = hashlib.sha256(data).hexdigest()
+    listing._files[key or name] = hashlib.sha256(data).hexdigest()
     return listing
 
 
+MAX_TRACKERS_BYTES = 20 * 1024 * 1024
+
+
 def _read(path: Path) -> bytes:
-    name = str(path)
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise InventoryError([Problem(name, None, "the tracker list is missing; restore "
-                                      "it or pass the right path")]) from None
-    except OSError:
-        raise InventoryError([Problem(name, None, "must be readable UTF-8 YAML")]) from None
+    """A list file's bytes; links, FIFOs and devices refused before any open (fsio)."""
+    return read_bytes_limited(path, str(path), MAX_TRACKERS_BYTES, what="tracker list",
+                              missing="the tracker list is missing; restore it or give the "
+                              "right path")
 
 
 def load_trackers(path: Path | None = None, *, overlay: Path | None = None) -> TrackerList:
@@ -113,7 +114,7 @@ def load_trackers(path: Path | None = None, *, overlay: Path | None = None) -> T
         listing = _parse(str(path), _read(path))
     if overlay is None:
         return listing
-    extra = _parse(str(overlay), _read(overlay))
+    extra = _parse(str(overlay), _read(overlay), f"{overlay.parent.name}/{overlay.name}")
     mine = {t.domain for t in extra.trackers}
     merged = TrackerList(
         as_of=max(listing.as_of, extra.as_of),
