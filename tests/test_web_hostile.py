@@ -192,7 +192,8 @@ def test_project_trackers_file_is_used_and_hashed(tmp_path, capsys):
 
     assert report.tracker_files["web/trackers.yaml"] == hashlib.sha256(
         overlay.read_bytes()).hexdigest()
-    assert set(report.tracker_files) == {web.PACKAGED_TRACKERS, "web/trackers.yaml"}
+    assert set(report.tracker_files) == {web.PACKAGED_TRACKERS, "web/trackers.yaml",
+                                         "lcopia/web/data/trackerdb/trackerdb.json"}
     assert cli.main(["web", str(path), "--trackers", str(overlay), "--format", "json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["third_parties"][0]["organisation"] == "Mystery Metrics"

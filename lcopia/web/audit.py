@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import lcopia.web as _package
 from lcopia.errors import UsageError
-from lcopia.web.domains import normalise_domain, registrable_domain
-from lcopia.web.har import check_depth, page_url, parse_entries, read_json
+from lcopia.models import System
+from lcopia.web.classify import UNKNOWN_ORGANISATION, Classifier, Who, harm_order
+from lcopia.web.domains import match_system, normalise_domain, registrable_domain
+from lcopia.web.har import Page, check_depth, page_url, parse_entries, read_json
 from lcopia.web.masking import mask_host, mask_url
 from lcopia.web.models import (
     CATEGORY_LABEL,
     PAGE_TYPE_LABEL,
+    RECEIVED_RANK,
     RECEIVES_LABEL,
     TRACKING,
     CaptureSummary,
@@ -23,11 +28,14 @@ from lcopia.web.models import (
     PageSummary,
     PageThirdParty,
     PageType,
+    Received,
     ThirdParty,
     WebIssue,
+    WebOrganisation,
     WebReport,
 )
 from lcopia.web.receives import order, page_facts, receives_of
+from lcopia.web.trackerdb import SNAPSHOT_NAME, load_trackerdb
 from lcopia.web.trackers import load_trackers
 
 
@@ -46,6 +54,8 @@ class _IssueAcc:
     hard: bool = False
     pages: int = 0
     receives: set[str] = field(default_factory=set)
+    domains: set[str] = field(default_factory=set)
+    seen: set[tuple[str, int]] = field(default_factory=set)
 
 
 def _normalise_first_party(values: Sequence[str] | None) -> set[str] | None:
@@ -91,50 +101,146 @@ ISSUE_TEXT = {
 def _detail(kind: IssueKind, domain: str, organisation: str, category: str,
             page_kind: PageType, acc: _IssueAcc) -> str:
     pages = f"{acc.pages} {PAGE_TYPE_LABEL[page_kind]} page{'s' if acc.pages != 1 else ''}"
-    who = (f"{organisation} ({domain}, {CATEGORY_LABEL[category]})" if category != "unknown"
-           else f"{domain} (not in the tracker list; organisation unknown)")
+    listed = ", ".join(sorted(acc.domains)) or domain
+    who = (f"{organisation} ({listed}, {CATEGORY_LABEL[category]})" if category != "unknown"
+           else f"{domain} (not in the tracker lists; organisation unknown)")
     gets = ", ".join(RECEIVES_LABEL[r] for r in order(acc.receives))
     return f"On {pages}, {ISSUE_TEXT[kind]}: {who} receives {gets}."
 
 
+RECORD_PATH = re.compile(r"(^|/)(record|records|item|items|title|titles|work|works|bib|"
+                         r"detail|details|opac-detail\.pl|show|product)(/|$)", re.I)
+"""A page about one title (catalogue record, e-content title page): its address names what
+the patron is looking at, so a party given the page address learns the title (W2: 4)."""
+CONSENT_COOKIE = re.compile(
+    r"^(OptanonConsent|OptanonAlertBoxClosed|CookieConsent|cookieconsent_status|euconsent(-v2)?|"
+    r"CookieControl|cmplz_.*|borlabs-cookie|_iub_cs-.*|didomi_token|usprivacy|"
+    r"cookieyes-consent|cky-consent|consentUUID|OTAdditionalConsentString|_cmp.*|"
+    r"CONSENT|SOCS)$", re.I)
+"""Cookies consent tools set when a visitor makes a choice (OneTrust, Cookiebot, the
+IAB TCF and US privacy strings, Complianz, Borlabs, iubenda, Didomi, CookieYes, Google)."""
+
+IDENTIFIERS = {"ad_ids", "cookies", "patron_id", "session_id"}
+
+
+def _things(got: set[str], record_page: bool) -> set[str]:
+    """What one party learnt from one page, in the rubric's words (W2)."""
+    things: set[str] = set()
+    if "search_terms" in got:
+        things.add("search_terms")
+    page = "page_url" in got
+    if record_page and page:
+        things.add("titles")
+    ids = bool(got & IDENTIFIERS)
+    if ids and page:
+        things.add("identifiers_with_pages")
+    elif ids or page:
+        things.add("pages_viewed")
+    if not things:
+        things.add("ip_only")
+    return things
+
+
+def _ranked(things: set[str]) -> list[Received]:
+    if len(things) > 1:
+        things = things - {"ip_only"}
+    if "identifiers_with_pages" in things:
+        things = things - {"pages_viewed"}
+    keys = list(RECEIVED_RANK)
+    return sorted(things, key=lambda t: (-RECEIVED_RANK[t], keys.index(t)))  # type: ignore
+
+
+@dataclass
+class _OrgAcc:
+    category: str
+    categories: set[str] = field(default_factory=set)
+    domains: set[str] = field(default_factory=set)
+    hosts: set[str] = field(default_factory=set)
+    raw_hosts: set[str] = field(default_factory=set)
+    things: set[str] = field(default_factory=set)
+    receives: set[str] = field(default_factory=set)
+    pages: set[str] = field(default_factory=set)
+    page_types: set[str] = field(default_factory=set)
+    requests: int = 0
+    before_consent: bool = False
+    sources: list[str] = field(default_factory=list)
+
+
+def _org_key(who: Who, domain: str) -> str:
+    return who.organisation if who.known else f"{UNKNOWN_ORGANISATION}: {domain}"
+
+
 def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
                 trackers: Path | None = None, overlay: Path | None = None,
-                max_bytes: int | None = None) -> WebReport:
-    """Audit browser captures: every page, every third party, what each receives, findings.
+                max_bytes: int | None = None, systems: Sequence[System] = ()) -> WebReport:
+    """Audit browser captures: every page, every third party, what each receives, findings,
+    and one entry per organisation for the risk register.
 
-    ``first_party``: the library's registrable domains; by default, each capture's first
-    page's domain. ``trackers`` replaces the packaged tracker list; ``overlay`` (a
-    project's ``web/trackers.yaml``) adds to it. ``max_bytes``: the size limit per file
-    (default ``lcopia.web.MAX_HAR_BYTES``, read at call time so it stays one setting).
+    ``first_party``: the library's own domains (``library.website_domains``); each
+    capture's first page's domain is first party too (rubric W4), with a warning when it is
+    not among them. ``trackers`` replaces the packaged library overlay; ``overlay`` (a
+    project's ``web/trackers.yaml``) adds to it; the vendored tracker database classifies
+    the rest. ``systems``: the inventory, to name the contracted system of an organisation.
+    ``max_bytes``: the size limit per file (default ``lcopia.web.MAX_HAR_BYTES``, read at
+    call time so it stays one setting).
     """
     if not paths:
         raise UsageError("give at least one HAR capture (FILE.har)")
     listing = load_trackers(trackers, overlay=overlay)
-    known = {t.domain: t for t in listing.trackers}
+    db = load_trackerdb()
+    classifier = Classifier(listing, db)
     limit = _package.MAX_HAR_BYTES if max_bytes is None else max_bytes
     given = _normalise_first_party(first_party)
+    warnings: list[str] = []
 
-    captures: list[CaptureSummary] = []
-    parties: dict[str, _PartyAcc] = {}
-    issues: dict[tuple[IssueKind, str, PageType], _IssueAcc] = {}
+    parsed: list[tuple[str, list[Page], set[str]]] = []
+    hosts_of: dict[str, set[str]] = {}
     for path in paths:
         name = str(path)
         doc = read_json(path, limit)
         check_depth(doc, name)
-        pages, fp = parse_entries(doc, name, given)
+        pages, fp = parse_entries(doc, name, None)
+        if given is not None:
+            own = fp - given
+            for domain in sorted(own):
+                warnings.append(
+                    f"{name}: the captured pages are on {domain}, which is not among the "
+                    "library's website_domains; it is treated as first party (the library's "
+                    "own site). Add it to website_domains in library.yaml if it is yours.")
+            fp = fp | given
+        parsed.append((name, pages, fp))
+        for page in pages:
+            for item in page.entries:
+                if item.party not in fp:
+                    hosts_of.setdefault(item.party, set()).add(item.host)
+    who_of = {domain: classifier.domain(hosts) for domain, hosts in hosts_of.items()}
+    known_labels = db.known_labels
+
+    captures: list[CaptureSummary] = []
+    parties: dict[str, _PartyAcc] = {}
+    issues: dict[tuple[IssueKind, str, PageType], _IssueAcc] = {}
+    orgs: dict[str, _OrgAcc] = {}
+    for name, pages, fp in parsed:
         summaries = []
         for page in pages:
             url = page_url(page)
             if url is None:
                 continue
             facts = page_facts(url, page, fp)
+            shown_url = mask_url(url, known_labels)
+            record_page = bool(RECORD_PATH.search(urlsplit(url).path))
             cookies = CookiesSet()
             first_n = third_n = 0
             per_party: dict[str, tuple[int, set[str]]] = {}
+            consent = False
             for item in page.entries:
+                if any(CONSENT_COOKIE.match(n) for n, _ in item.req_cookies):
+                    consent = True
                 if item.party in fp:
                     first_n += 1
                     cookies.first_party += len(item.set_cookies)
+                    if any(CONSENT_COOKIE.match(n) for n, _ in item.set_cookies):
+                        consent = True
                     continue
                 third_n += 1
                 cookies.third_party += len(item.set_cookies)
@@ -142,28 +248,51 @@ def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
                 count, seen = per_party.get(item.party, (0, set()))
                 per_party[item.party] = (count + 1, seen | got)
                 acc = parties.setdefault(item.party, _PartyAcc())
-                acc.hosts.add(mask_host(item.host))
+                acc.hosts.add(mask_host(item.host, known_labels))
                 acc.requests += 1
                 acc.cookies_set += len(item.set_cookies)
                 acc.receives |= got
+                who = who_of[item.party]
+                org = orgs.setdefault(_org_key(who, item.party), _OrgAcc(who.org_category))
+                org.requests += 1
+                org.raw_hosts.add(item.host)
+                org.hosts.add(mask_host(item.host, known_labels))
+                org.before_consent = org.before_consent or not consent
             page_parties = []
+            page_orgs: dict[str, set[str]] = {}
             for domain in sorted(per_party):
                 count, got = per_party[domain]
-                entry = known.get(domain)
-                category = entry.category if entry else "unknown"
-                organisation = entry.organisation if entry else "unknown organisation"
+                who = who_of[domain]
                 acc = parties[domain]
                 acc.pages += 1
                 acc.page_types.add(facts.page_type)
-                page_parties.append(PageThirdParty(domain=domain, category=category,
+                page_parties.append(PageThirdParty(domain=domain, category=who.category,
                                                    requests=count, receives=order(got)))
-                for kind, hard in _issue_kinds(category, facts.page_type, got):
-                    issue = issues.setdefault((kind, domain, facts.page_type), _IssueAcc())
+                key = _org_key(who, domain)
+                for kind, hard in _issue_kinds(who.category, facts.page_type, got):
+                    issue = issues.setdefault((kind, key, facts.page_type), _IssueAcc())
                     issue.hard = issue.hard or hard
-                    issue.pages += 1
+                    if (name, id(page)) not in issue.seen:
+                        issue.seen.add((name, id(page)))
+                        issue.pages += 1
                     issue.receives |= got
+                    issue.domains.add(domain)
+                page_orgs.setdefault(key, set()).update(got)
+                org = orgs[key]
+                org.domains.add(domain)
+                org.categories.add(who.org_category)
+                if harm_order(who.org_category) < harm_order(org.category):
+                    org.category = who.org_category
+                if who.source and who.source not in org.sources:
+                    org.sources.append(who.source)
+            for key, got in page_orgs.items():
+                org = orgs[key]
+                org.receives |= got
+                org.things |= _things(got, record_page)
+                org.pages.add(shown_url)
+                org.page_types.add(facts.page_type)
             summaries.append(PageSummary(
-                url=mask_url(url), page_type=facts.page_type, requests=len(page.entries),
+                url=shown_url, page_type=facts.page_type, requests=len(page.entries),
                 first_party_requests=first_n, third_party_requests=third_n,
                 third_party_domains=sorted(per_party), cookies_set=cookies,
                 third_parties=page_parties))
@@ -172,33 +301,65 @@ def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
     third_parties = []
     for domain in sorted(parties):
         acc = parties[domain]
-        entry = known.get(domain)
+        who = who_of[domain]
         third_parties.append(ThirdParty(
-            domain=domain, hosts=sorted(acc.hosts),
-            organisation=entry.organisation if entry else "unknown organisation",
-            category=entry.category if entry else "unknown",
-            source=entry.source if entry else "",
+            domain=domain, hosts=sorted(acc.hosts), organisation=who.organisation,
+            category=who.category, source=who.source,
             pages=acc.pages, page_types=sorted(acc.page_types),  # type: ignore[arg-type]
             requests=acc.requests, cookies_set=acc.cookies_set, receives=order(acc.receives)))
 
     web_issues = []
-    for (kind, domain, page_kind), acc in issues.items():
-        entry = known.get(domain)
-        organisation = entry.organisation if entry else "unknown organisation"
-        category = entry.category if entry else "unknown"
+    for (kind, _key, page_kind), acc in issues.items():
+        domain = min(acc.domains)
+        who = who_of[domain]
         web_issues.append(WebIssue(
-            kind=kind, hard=acc.hard, domain=domain, organisation=organisation,
-            category=category, page_type=page_kind, pages=acc.pages,
-            receives=order(acc.receives),
-            detail=_detail(kind, domain, organisation, category, page_kind, acc)))
+            kind=kind, hard=acc.hard, domain=domain, domains=sorted(acc.domains),
+            organisation=who.organisation, category=who.category, page_type=page_kind,
+            pages=acc.pages, receives=order(acc.receives),
+            detail=_detail(kind, domain, who.organisation, who.category, page_kind, acc)))
     web_issues.sort(key=lambda i: (not i.hard, i.kind, i.domain, i.page_type))
+
+    organisations = [_organisation(key, org, systems) for key, org in orgs.items()]
+    organisations.sort(key=lambda o: (-o.rank, harm_order(o.category), o.name))
+    files = dict(listing.files)
+    files[SNAPSHOT_NAME] = db.sha256
     return WebReport(trackers_as_of=listing.as_of, captures=captures,
                      third_parties=third_parties, issues=web_issues,
-                     tracker_files=listing.files)
+                     organisations=organisations, tracker_files=files, warnings=warnings)
+
+
+def _organisation(key: str, org: _OrgAcc, systems: Sequence[System]) -> WebOrganisation:
+    receives = _ranked(org.things)
+    system_id = None
+    for host in sorted(org.raw_hosts):
+        system_id = match_system(host, systems)
+        if system_id:
+            break
+    return WebOrganisation(
+        name=key, category=org.category,  # type: ignore[arg-type]
+        categories=sorted(org.categories, key=harm_order),  # type: ignore[arg-type]
+        domains=sorted(org.domains), hosts=sorted(org.hosts), receives=receives,
+        rank=RECEIVED_RANK[receives[0]], receives_detail=order(org.receives),
+        pages=sorted(org.pages), page_types=sorted(org.page_types),  # type: ignore[arg-type]
+        requests=org.requests, before_consent=org.before_consent, system_id=system_id,
+        source=_sources(org.sources))
+
+
+def _sources(sources: list[str]) -> str:
+    """Sources joined, the database named once: "DB: tracker 'A', tracker 'B'"."""
+    grouped: dict[str, list[str]] = {}
+    for source in sources:
+        head, sep, tail = source.partition(": tracker ")
+        if sep:
+            grouped.setdefault(head, []).append("tracker " + tail)
+        else:
+            grouped.setdefault(source, [])
+    return "; ".join(f"{h}: {', '.join(t)}" if t else h for h, t in grouped.items())
 
 
 def audit_folder(folder: Path, *, first_party: list[str] | None = None,
-                 trackers: Path | None = None, overlay: Path | None = None) -> WebReport:
+                 trackers: Path | None = None, overlay: Path | None = None,
+                 systems: Sequence[System] = ()) -> WebReport:
     """Every ``*.har`` in a folder, sorted by name; an absent or empty folder is an empty
     report (no captures were taken), not an error. An ``overlay`` path that does not exist
     is no overlay (a project need not have one); a link or special file there is refused."""
@@ -207,6 +368,8 @@ def audit_folder(folder: Path, *, first_party: list[str] | None = None,
     files = sorted(folder.glob("*.har")) if folder.is_dir() else []
     if not files:
         listing = load_trackers(trackers, overlay=overlay)
-        return WebReport(trackers_as_of=listing.as_of, tracker_files=listing.files)
+        return WebReport(trackers_as_of=listing.as_of,
+                         tracker_files={**listing.files,
+                                        SNAPSHOT_NAME: load_trackerdb().sha256})
     return audit_files(files, first_party=first_party or None, trackers=trackers,
-                       overlay=overlay)
+                       overlay=overlay, systems=systems)

@@ -12,24 +12,25 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 Category = Literal["analytics", "advertising", "social", "tag_manager", "cdn_fonts",
-                   "econtent_vendor", "ils_vendor"]
+                   "econtent_vendor", "ils_vendor", "library_vendor", "audio_video",
+                   "customer_interaction", "comments", "consent", "hosting", "misc"]
+"""A third-party domain's role (``ThirdParty.category``; the tracker lists' ``category``)."""
 OrgCategory = Literal["advertising", "analytics", "social", "tag_manager", "cdn", "fonts",
                       "audio_video", "customer_interaction", "comments", "consent", "hosting",
-                      "payments", "econtent_vendor", "ils_vendor", "library_vendor", "misc",
-                      "unknown"]
+                      "econtent_vendor", "ils_vendor", "library_vendor", "misc", "unknown"]
 """What an organisation does on a library page, from the tracker database's categories
 (plus the library overlay's vendor kinds)."""
-Received = Literal["search_terms", "titles", "identifiers_with_pages", "page_views", "ip_only"]
+Received = Literal["search_terms", "titles", "identifiers_with_pages", "pages_viewed", "ip_only"]
 """What an organisation receives, in the rubric's words (W2), most harmful first."""
 RECEIVED_RANK: dict[str, int] = {
-    "search_terms": 4, "titles": 4, "identifiers_with_pages": 3, "page_views": 2, "ip_only": 1}
+    "search_terms": 4, "titles": 4, "identifiers_with_pages": 3, "pages_viewed": 2, "ip_only": 1}
 """Rubric W2: search terms or titles 4, persistent identifiers with page paths 3, page
 views 2, IP address only 1 (fonts, CDNs)."""
 RECEIVED_LABEL = {
     "search_terms": "what patrons search for",
     "titles": "which titles patrons look at",
     "identifiers_with_pages": "a lasting identifier with the pages visited",
-    "page_views": "that a patron visited library pages",
+    "pages_viewed": "that a patron visited library pages",
     "ip_only": "the patron's IP address only",
 }
 PageType = Literal["catalog_search", "account", "home", "other"]
@@ -57,8 +58,23 @@ CATEGORY_LABEL = {
     "cdn_fonts": "CDN/fonts",
     "econtent_vendor": "e-content vendor",
     "ils_vendor": "ILS/catalogue vendor",
+    "library_vendor": "library service vendor",
+    "audio_video": "audio/video player",
+    "customer_interaction": "chat/customer interaction",
+    "comments": "comments",
+    "consent": "consent manager",
+    "hosting": "hosting",
+    "misc": "other service",
+    "cdn": "CDN",
+    "fonts": "fonts",
     "unknown": "unknown",
 }
+ORG_CATEGORY_ORDER = ["advertising", "social", "analytics", "tag_manager",
+                      "customer_interaction", "audio_video", "comments", "econtent_vendor",
+                      "ils_vendor", "library_vendor", "consent", "hosting", "misc", "fonts",
+                      "cdn", "unknown"]
+"""Most harmful role first: an organisation is filed under the first role any of its
+domains plays (an advertising pixel outweighs a font file from the same company)."""
 PAGE_TYPE_LABEL = {
     "catalog_search": "catalogue search",
     "account": "patron account",
@@ -125,9 +141,13 @@ class ThirdParty(_Model):
 
 
 class WebIssue(_Model):
+    """One finding per organisation, kind and page type: the Meta pixel's loader and its
+    endpoint, or Google Analytics and Tag Manager carrying one search, are one finding."""
+
     kind: IssueKind
     hard: bool
-    domain: str
+    domain: str = Field(description="The organisation's first domain involved (sorted).")
+    domains: list[str] = Field([], description="Every domain of the organisation involved.")
     organisation: str
     category: str
     page_type: PageType

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from lcopia.web.models import CATEGORY_LABEL, PAGE_TYPE_LABEL, RECEIVES_LABEL, WebReport
+from lcopia.web.models import (
+    CATEGORY_LABEL,
+    PAGE_TYPE_LABEL,
+    RECEIVED_LABEL,
+    RECEIVES_LABEL,
+    WebReport,
+)
 
 
 def web_text(report: WebReport) -> str:
@@ -37,11 +43,24 @@ def web_text(report: WebReport) -> str:
         ]
     if not report.third_parties:
         lines.append("  none: every request went to the library's own domains")
+    lines += ["", f"Organisations ({len(report.organisations)}), most harmful first"]
+    for org in report.organisations:
+        consent = {True: "; sent before any consent choice", False: "", None: ""}
+        lines += [
+            f"  {org.name}: {CATEGORY_LABEL[org.category]} ({', '.join(org.domains)})"
+            + (f", inventory system {org.system_id}" if org.system_id else ""),
+            f"    receives [{org.rank}]: {'; '.join(RECEIVED_LABEL[r] for r in org.receives)}"
+            + consent[org.before_consent],
+        ]
+    if not report.organisations:
+        lines.append("  none")
     hard = sum(1 for i in report.issues if i.hard)
     lines += ["", f"Findings ({len(report.issues)}, {hard} hard)"]
     for issue in report.issues:
         lines.append(f"  [{'HARD' if issue.hard else 'finding'}] {issue.kind}: {issue.detail}")
     if not report.issues:
         lines.append("  none")
+    for warning in report.warnings:
+        lines += ["", f"Warning: {warning}"]
     lines += ["", "Query values, cookie values, ids and search terms are compared, never shown."]
     return "\n".join(lines) + "\n"
