@@ -234,12 +234,11 @@ def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
             per_party: dict[str, tuple[int, set[str]]] = {}
             consent = False
             for item in page.entries:
-                if any(CONSENT_COOKIE.match(n) for n, _ in item.req_cookies):
-                    consent = True
-                if item.party in fp:
+                if item.party in fp:  # only the library's own cookies record its consent
                     first_n += 1
                     cookies.first_party += len(item.set_cookies)
-                    if any(CONSENT_COOKIE.match(n) for n, _ in item.set_cookies):
+                    if any(CONSENT_COOKIE.match(n)
+                           for n, _ in item.req_cookies + item.set_cookies):
                         consent = True
                     continue
                 third_n += 1
