@@ -14,6 +14,7 @@ import re
 
 import pytest
 
+from lcopia.web import refresh as refresh_cli
 from lcopia.web import trackerdb
 from lcopia.web.classify import Classifier
 from lcopia.web.trackerdb import TrackerDb, convert, load_trackerdb
@@ -166,7 +167,7 @@ def test_refresh_converts_upstream_files_in_one_command(tmp_path, capsys):
     (tmp_path / "trackers.json").write_text(json.dumps(trackers))
     (tmp_path / "companies.json").write_text(json.dumps(companies))
     out = tmp_path / "snapshot.json"
-    code = trackerdb.main(["refresh", str(tmp_path / "trackers.json"),
+    code = refresh_cli.main(["refresh", str(tmp_path / "trackers.json"),
                            str(tmp_path / "companies.json"), "--commit", "a" * 40,
                            "--out", str(out)])
     assert code == 0
@@ -183,7 +184,7 @@ def test_refresh_converts_upstream_files_in_one_command(tmp_path, capsys):
 
 def test_refresh_refuses_files_that_are_not_companiesdb(tmp_path, capsys):
     (tmp_path / "a.json").write_text('{"x": 1}')
-    code = trackerdb.main(["refresh", str(tmp_path / "a.json"), str(tmp_path / "a.json"),
+    code = refresh_cli.main(["refresh", str(tmp_path / "a.json"), str(tmp_path / "a.json"),
                            "--commit", "c", "--out", str(tmp_path / "o.json")])
     err = capsys.readouterr().err
     assert code == 2 and "dist/trackers.json" in err and "Traceback" not in err

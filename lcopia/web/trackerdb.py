@@ -12,24 +12,21 @@ tool any library may use, including one that charges fees (see the README there)
 
 Refresh (one command, from the two files of a companiesdb checkout)::
 
-    python -m lcopia.web.trackerdb refresh dist/trackers.json dist/companies.json \\
+    python -m lcopia.web.refresh refresh dist/trackers.json dist/companies.json \\
         --commit SHA [--source URL]
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
-import sys
 from collections import Counter, defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib.resources import files
 from pathlib import Path
 
-from lcopia.errors import LcopiaError, UsageError
+from lcopia.errors import UsageError
 from lcopia.fsio import read_bytes_limited, write_atomic
 from lcopia.web.domains import normalise_domain, registrable_domain
 
@@ -235,35 +232,3 @@ def coverage(db: TrackerDb) -> str:
             f"(commit {db.meta['commit'][:12]}, {db.meta['licence']}): "
             f"{db.organisations:,} organisations, {db.domains:,} domains; trackers by "
             f"category: {top}")
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lcopia.web.trackerdb",
-                                     description="Show or refresh the vendored tracker "
-                                     "database snapshot.")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("info", help="print the snapshot's source and coverage")
-    p = sub.add_parser("refresh", help="convert companiesdb's dist files into the snapshot")
-    p.add_argument("trackers", type=Path, help="dist/trackers.json of a companiesdb checkout")
-    p.add_argument("companies", type=Path, help="dist/companies.json of the same checkout")
-    p.add_argument("--commit", required=True, help="the checkout's commit (git rev-parse HEAD)")
-    p.add_argument("--source", default=DEFAULT_SOURCE, help="the repository it came from")
-    p.add_argument("--out", type=Path, help="write here instead of the packaged snapshot")
-    args = parser.parse_args(argv)
-    try:
-        if args.command == "refresh":
-            out, snapshot = refresh(args.trackers, args.companies, commit=args.commit,
-                                    source=args.source, out=args.out)
-            db = TrackerDb(snapshot, "")
-            print(f"wrote {out}\n{coverage(db)}")
-        else:
-            print(coverage(load_trackerdb()))
-    except LcopiaError as exc:
-        print(f"lcopia trackerdb: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover - command line
-    sys.exit(main())
-
