@@ -170,6 +170,153 @@ def _org_key(who: Who, domain: str) -> str:
     return who.organisation if who.known else f"{UNKNOWN_ORGANISATION}: {domain}"
 
 
+def _read_captures(paths: list[Path], given: set[str] | None, limit: int
+                   ) -> tuple[list[tuple[str, list[Page], set[str]]], list[str]]:
+    """Every capture read and checked, with its first party (rubric W4: the library's own
+    domains plus the captured site), and a warning for a captured site not among them."""
+    parsed: list[tuple[str, list[Page], set[str]]] = []
+    warnings: list[str] = []
+    for path in paths:
+        name = str(path)
+        doc = read_json(path, limit)
+        check_depth(doc, name)
+        pages, fp = parse_entries(doc, name, None)
+        if given is not None:
+            for domain in sorted(fp - given):
+                warnings.append(
+                    f"{name}: the captured pages are on {domain}, which is not among the "
+                    "library's website_domains; it is treated as first party (the library's "
+                    "own site). Add it to website_domains in library.yaml if it is yours.")
+            fp = fp | given
+        parsed.append((name, pages, fp))
+    return parsed, warnings
+
+
+@dataclass
+class _Audit:
+    """What the pages showed, accumulated per domain, per finding and per organisation."""
+
+    who_of: dict[str, Who]
+    known_labels: frozenset[str]
+    parties: dict[str, _PartyAcc] = field(default_factory=dict)
+    issues: dict[tuple[IssueKind, str, PageType], _IssueAcc] = field(default_factory=dict)
+    orgs: dict[str, _OrgAcc] = field(default_factory=dict)
+
+    def page(self, name: str, page: Page, fp: set[str]) -> PageSummary | None:
+        url = page_url(page)
+        if url is None:
+            return None
+        facts = page_facts(url, page, fp)
+        shown_url = mask_url(url, self.known_labels)
+        cookies = CookiesSet()
+        first_n = third_n = 0
+        per_party: dict[str, tuple[int, set[str]]] = {}
+        consent = False
+        for item in page.entries:
+            if item.party in fp:  # only the library's own cookies record its consent
+                first_n += 1
+                cookies.first_party += len(item.set_cookies)
+                if any(CONSENT_COOKIE.match(n) for n, _ in item.req_cookies + item.set_cookies):
+                    consent = True
+                continue
+            third_n += 1
+            cookies.third_party += len(item.set_cookies)
+            got = receives_of(item, facts)
+            count, seen = per_party.get(item.party, (0, set()))
+            per_party[item.party] = (count + 1, seen | got)
+            self._request(item.party, item.host, len(item.set_cookies), got, consent)
+        page_parties = []
+        page_orgs: dict[str, set[str]] = {}
+        for domain in sorted(per_party):
+            count, got = per_party[domain]
+            who = self.who_of[domain]
+            acc = self.parties[domain]
+            acc.pages += 1
+            acc.page_types.add(facts.page_type)
+            page_parties.append(PageThirdParty(domain=domain, category=who.category,
+                                               requests=count, receives=order(got)))
+            key = _org_key(who, domain)
+            self._findings(key, domain, who, facts.page_type, got, (name, id(page)))
+            page_orgs.setdefault(key, set()).update(got)
+            self._org_domain(key, domain, who)
+        record_page = bool(RECORD_PATH.search(urlsplit(url).path))
+        for key, got in page_orgs.items():
+            org = self.orgs[key]
+            org.receives |= got
+            org.things |= _things(got, record_page)
+            org.pages.add(shown_url)
+            org.page_types.add(facts.page_type)
+        return PageSummary(
+            url=shown_url, page_type=facts.page_type, requests=len(page.entries),
+            first_party_requests=first_n, third_party_requests=third_n,
+            third_party_domains=sorted(per_party), cookies_set=cookies,
+            third_parties=page_parties)
+
+    def _request(self, party: str, host: str, cookies_set: int, got: set[str],
+                 consent: bool) -> None:
+        acc = self.parties.setdefault(party, _PartyAcc())
+        acc.hosts.add(mask_host(host, self.known_labels))
+        acc.requests += 1
+        acc.cookies_set += cookies_set
+        acc.receives |= got
+        who = self.who_of[party]
+        org = self.orgs.setdefault(_org_key(who, party), _OrgAcc(who.org_category))
+        org.requests += 1
+        org.raw_hosts.add(host)
+        org.hosts.add(mask_host(host, self.known_labels))
+        org.before_consent = org.before_consent or not consent
+
+    def _findings(self, key: str, domain: str, who: Who, page_kind: PageType, got: set[str],
+                  page_id: tuple[str, int]) -> None:
+        """One finding per organisation, kind and page type (rubric W3)."""
+        for kind, hard in _issue_kinds(who.category, page_kind, got):
+            issue = self.issues.setdefault((kind, key, page_kind), _IssueAcc())
+            issue.hard = issue.hard or hard
+            if page_id not in issue.seen:
+                issue.seen.add(page_id)
+                issue.pages += 1
+            issue.receives |= got
+            issue.domains.add(domain)
+
+    def _org_domain(self, key: str, domain: str, who: Who) -> None:
+        org = self.orgs[key]
+        org.domains.add(domain)
+        org.categories.add(who.org_category)
+        if harm_order(who.org_category) < harm_order(org.category):
+            org.category = who.org_category
+        if who.source and who.source not in org.sources:
+            org.sources.append(who.source)
+
+    def third_parties(self) -> list[ThirdParty]:
+        out = []
+        for domain in sorted(self.parties):
+            acc = self.parties[domain]
+            who = self.who_of[domain]
+            out.append(ThirdParty(
+                domain=domain, hosts=sorted(acc.hosts), organisation=who.organisation,
+                category=who.category, source=who.source, pages=acc.pages,
+                page_types=sorted(acc.page_types),  # type: ignore[arg-type]
+                requests=acc.requests, cookies_set=acc.cookies_set,
+                receives=order(acc.receives)))
+        return out
+
+    def findings(self) -> list[WebIssue]:
+        out = []
+        for (kind, _key, page_kind), acc in self.issues.items():
+            domain = min(acc.domains)
+            who = self.who_of[domain]
+            out.append(WebIssue(
+                kind=kind, hard=acc.hard, domain=domain, domains=sorted(acc.domains),
+                organisation=who.organisation, category=who.category, page_type=page_kind,
+                pages=acc.pages, receives=order(acc.receives),
+                detail=_detail(kind, domain, who.organisation, who.category, page_kind, acc)))
+        return sorted(out, key=lambda i: (not i.hard, i.kind, i.domain, i.page_type))
+
+    def organisations(self, systems: Sequence[System]) -> list[WebOrganisation]:
+        out = [_organisation(key, org, systems) for key, org in self.orgs.items()]
+        return sorted(out, key=lambda o: (-o.rank, harm_order(o.category), o.name))
+
+
 def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
                 trackers: Path | None = None, overlay: Path | None = None,
                 max_bytes: int | None = None, systems: Sequence[System] = ()) -> WebReport:
@@ -188,143 +335,27 @@ def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
         raise UsageError("give at least one HAR capture (FILE.har)")
     listing = load_trackers(trackers, overlay=overlay)
     db = load_trackerdb()
-    classifier = Classifier(listing, db)
     limit = _package.MAX_HAR_BYTES if max_bytes is None else max_bytes
-    given = _normalise_first_party(first_party)
-    warnings: list[str] = []
+    parsed, warnings = _read_captures(paths, _normalise_first_party(first_party), limit)
 
-    parsed: list[tuple[str, list[Page], set[str]]] = []
     hosts_of: dict[str, set[str]] = {}
-    for path in paths:
-        name = str(path)
-        doc = read_json(path, limit)
-        check_depth(doc, name)
-        pages, fp = parse_entries(doc, name, None)
-        if given is not None:
-            own = fp - given
-            for domain in sorted(own):
-                warnings.append(
-                    f"{name}: the captured pages are on {domain}, which is not among the "
-                    "library's website_domains; it is treated as first party (the library's "
-                    "own site). Add it to website_domains in library.yaml if it is yours.")
-            fp = fp | given
-        parsed.append((name, pages, fp))
+    for _name, pages, fp in parsed:
         for page in pages:
             for item in page.entries:
                 if item.party not in fp:
                     hosts_of.setdefault(item.party, set()).add(item.host)
-    who_of = {domain: classifier.domain(hosts) for domain, hosts in hosts_of.items()}
-    known_labels = db.known_labels
+    classifier = Classifier(listing, db)
+    audit = _Audit({d: classifier.domain(h) for d, h in hosts_of.items()}, db.known_labels)
 
-    captures: list[CaptureSummary] = []
-    parties: dict[str, _PartyAcc] = {}
-    issues: dict[tuple[IssueKind, str, PageType], _IssueAcc] = {}
-    orgs: dict[str, _OrgAcc] = {}
+    captures = []
     for name, pages, fp in parsed:
-        summaries = []
-        for page in pages:
-            url = page_url(page)
-            if url is None:
-                continue
-            facts = page_facts(url, page, fp)
-            shown_url = mask_url(url, known_labels)
-            record_page = bool(RECORD_PATH.search(urlsplit(url).path))
-            cookies = CookiesSet()
-            first_n = third_n = 0
-            per_party: dict[str, tuple[int, set[str]]] = {}
-            consent = False
-            for item in page.entries:
-                if item.party in fp:  # only the library's own cookies record its consent
-                    first_n += 1
-                    cookies.first_party += len(item.set_cookies)
-                    if any(CONSENT_COOKIE.match(n)
-                           for n, _ in item.req_cookies + item.set_cookies):
-                        consent = True
-                    continue
-                third_n += 1
-                cookies.third_party += len(item.set_cookies)
-                got = receives_of(item, facts)
-                count, seen = per_party.get(item.party, (0, set()))
-                per_party[item.party] = (count + 1, seen | got)
-                acc = parties.setdefault(item.party, _PartyAcc())
-                acc.hosts.add(mask_host(item.host, known_labels))
-                acc.requests += 1
-                acc.cookies_set += len(item.set_cookies)
-                acc.receives |= got
-                who = who_of[item.party]
-                org = orgs.setdefault(_org_key(who, item.party), _OrgAcc(who.org_category))
-                org.requests += 1
-                org.raw_hosts.add(item.host)
-                org.hosts.add(mask_host(item.host, known_labels))
-                org.before_consent = org.before_consent or not consent
-            page_parties = []
-            page_orgs: dict[str, set[str]] = {}
-            for domain in sorted(per_party):
-                count, got = per_party[domain]
-                who = who_of[domain]
-                acc = parties[domain]
-                acc.pages += 1
-                acc.page_types.add(facts.page_type)
-                page_parties.append(PageThirdParty(domain=domain, category=who.category,
-                                                   requests=count, receives=order(got)))
-                key = _org_key(who, domain)
-                for kind, hard in _issue_kinds(who.category, facts.page_type, got):
-                    issue = issues.setdefault((kind, key, facts.page_type), _IssueAcc())
-                    issue.hard = issue.hard or hard
-                    if (name, id(page)) not in issue.seen:
-                        issue.seen.add((name, id(page)))
-                        issue.pages += 1
-                    issue.receives |= got
-                    issue.domains.add(domain)
-                page_orgs.setdefault(key, set()).update(got)
-                org = orgs[key]
-                org.domains.add(domain)
-                org.categories.add(who.org_category)
-                if harm_order(who.org_category) < harm_order(org.category):
-                    org.category = who.org_category
-                if who.source and who.source not in org.sources:
-                    org.sources.append(who.source)
-            for key, got in page_orgs.items():
-                org = orgs[key]
-                org.receives |= got
-                org.things |= _things(got, record_page)
-                org.pages.add(shown_url)
-                org.page_types.add(facts.page_type)
-            summaries.append(PageSummary(
-                url=shown_url, page_type=facts.page_type, requests=len(page.entries),
-                first_party_requests=first_n, third_party_requests=third_n,
-                third_party_domains=sorted(per_party), cookies_set=cookies,
-                third_parties=page_parties))
+        summaries = [s for s in (audit.page(name, page, fp) for page in pages) if s]
         captures.append(CaptureSummary(file=name, first_party=sorted(fp), pages=summaries))
-
-    third_parties = []
-    for domain in sorted(parties):
-        acc = parties[domain]
-        who = who_of[domain]
-        third_parties.append(ThirdParty(
-            domain=domain, hosts=sorted(acc.hosts), organisation=who.organisation,
-            category=who.category, source=who.source,
-            pages=acc.pages, page_types=sorted(acc.page_types),  # type: ignore[arg-type]
-            requests=acc.requests, cookies_set=acc.cookies_set, receives=order(acc.receives)))
-
-    web_issues = []
-    for (kind, _key, page_kind), acc in issues.items():
-        domain = min(acc.domains)
-        who = who_of[domain]
-        web_issues.append(WebIssue(
-            kind=kind, hard=acc.hard, domain=domain, domains=sorted(acc.domains),
-            organisation=who.organisation, category=who.category, page_type=page_kind,
-            pages=acc.pages, receives=order(acc.receives),
-            detail=_detail(kind, domain, who.organisation, who.category, page_kind, acc)))
-    web_issues.sort(key=lambda i: (not i.hard, i.kind, i.domain, i.page_type))
-
-    organisations = [_organisation(key, org, systems) for key, org in orgs.items()]
-    organisations.sort(key=lambda o: (-o.rank, harm_order(o.category), o.name))
-    files = dict(listing.files)
-    files[SNAPSHOT_NAME] = db.sha256
     return WebReport(trackers_as_of=listing.as_of, captures=captures,
-                     third_parties=third_parties, issues=web_issues,
-                     organisations=organisations, tracker_files=files, warnings=warnings)
+                     third_parties=audit.third_parties(), issues=audit.findings(),
+                     organisations=audit.organisations(systems),
+                     tracker_files={**listing.files, SNAPSHOT_NAME: db.sha256},
+                     warnings=warnings)
 
 
 def _organisation(key: str, org: _OrgAcc, systems: Sequence[System]) -> WebOrganisation:
