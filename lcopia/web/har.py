@@ -93,7 +93,9 @@ def _bad(file: str, reason: str) -> EvidenceError:
 
 
 def _refuse_kind(name: str, why: str) -> EvidenceError:
-    return EvidenceError(name, why, "Save the capture as a regular .har file and give its path")
+    """fsio's reason without its own advice (which speaks of exports), then the HAR fix."""
+    return EvidenceError(name, re.split(r": |; put ", why)[0],
+                         "Save the capture as a regular .har file and give its path")
 
 
 def read_capture_bytes(path: Path, max_bytes: int) -> bytes:
