@@ -15,11 +15,12 @@ export MPLCONFIGDIR := $(CURDIR)/build/matplotlib
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 unexport MPLBACKEND
 
-.PHONY: help assess test lint deps venv bench clean
+.PHONY: help assess test fuzz lint deps venv bench clean
 
 help:
 	@echo "make assess   run the whole assessment on data/ and write reports/<date>/"
 	@echo "make test     install what is needed, then run every check (pytest, nbval, ruff)"
+	@echo "make fuzz     run the fuzzers and property tests with many more examples"
 	@echo "make bench    run the benchmarks (slow; not part of the tests)"
 
 $(STAMP): requirements.txt pyproject.toml
@@ -49,12 +50,19 @@ lint: venv
 	$(BIN)/nbstripout --verify --extra-keys "metadata.papermill cell.metadata.papermill" notebooks/*.ipynb
 
 test: venv deps lint
-	$(BIN)/python -m pytest -n 2 --dist loadfile tests
+	$(BIN)/python -m pytest -n 2 --dist worksteal tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+
+# The fuzzers and the row-order property of `make test` with the "full" hypothesis profile
+# (20x the examples; minutes).
+fuzz: venv
+	LCOPIA_FUZZ=full $(BIN)/python -m pytest -n 2 --dist worksteal tests/test_fuzz.py \
+	  tests/test_scoring.py::test_row_order_never_changes_the_output
 
 bench: venv
 	$(BIN)/python benchmarks/bench_assess.py
 	$(BIN)/python benchmarks/bench_scan.py
+	$(BIN)/python benchmarks/bench_scale.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

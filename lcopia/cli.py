@@ -1,7 +1,9 @@
 """The command line: the only place that prints or chooses an exit code.
 
-Every ``LcopiaError`` becomes its message on stderr and exit code 2 (1 for a failed gate
-under ``--strict``); a user mistake never shows a traceback.
+Exit codes: 0 done; 1 only for a failed gate under ``score --strict``; 2 for anything the
+person can fix (an ``LcopiaError``, or the operating system refusing a file: permissions, a
+full disk, a name too long); 3 for a bug (one line, the traceback in a log file); 130 for an
+interruption. A user mistake never shows a traceback.
 """
 
 from __future__ import annotations
@@ -9,22 +11,36 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import re
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
-from lcopia.errors import LcopiaError, UsageError
+from lcopia.errors import FileProblem, InternalError, LcopiaError, UsageError
+from lcopia.run_guard import EARLIEST_AS_OF, LATEST_AS_OF  # as_of + days must not overflow
 
-DEFAULT_DATA = Path("data")
+DATA_HELP = ("folder with policy/, taxonomy/, inventory/ (default: $LCOPIA_DATA, else the "
+             "project folder at or above this one, or its data/ folder)")
+
+
 
 
 def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
+    """A date as the inventory cells accept it (2026-11-30 or 11/30/2026), in a sane range."""
+    from lcopia.load import parse_date
+
+    day = parse_date(text)
+    if day is None:
         raise argparse.ArgumentTypeError(
-            f"{text!r} is not a date; write it as YYYY-MM-DD, e.g. 2026-11-30") from None
+            f"{text!r} is not a date; write it as YYYY-MM-DD (2026-11-30) or MM/DD/YYYY "
+            "(11/30/2026)")
+    if not EARLIEST_AS_OF <= day <= LATEST_AS_OF:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is outside the years {EARLIEST_AS_OF.year}-{LATEST_AS_OF.year}; "
+            "give the date the assessment describes, e.g. today's")
+    return day
 
 
 def _positive_int(text: str) -> int:
@@ -70,7 +86,9 @@ def _warn(text: str) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from lcopia.load import load, summary
+    from lcopia.run_guard import refuse_special_files
 
+    refuse_special_files(args.data)  # a FIFO where a file should be would hang the read
     bundle = load(args.data, as_of=args.as_of)
     for warning in bundle.warnings:
         _warn(f"warning: {warning}")
@@ -84,8 +102,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_score(args: argparse.Namespace) -> int:
     from lcopia.errors import GateFailed
     from lcopia.pipeline import compute
+    from lcopia.run_guard import refuse_special_files
     from lcopia.scoring import render_text
 
+    refuse_special_files(args.data)  # a FIFO where an export should be would hang the scan
     found = compute(args.data, args.as_of or dt.date.today())
     for warning in found.bundle.warnings:
         _warn(f"warning: {warning}")
@@ -134,6 +154,84 @@ def cmd_web(args: argparse.Namespace) -> int:
     return 0
 
 
+# ----------------------------------------------------------------------------- init
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from lcopia.scaffold import init_project
+
+    result = init_project(args.folder, today=dt.date.today(), sample=args.sample)
+    what = "the illustrative sample library" if args.sample else "a new library's project"
+    _emit(f"Created {what} in {args.folder} ({len(result.created)} files).")
+    if not args.sample:
+        _emit("Next: replace every 'REPLACE:' value in inventory/library.yaml, then\n"
+              f"  lcopia workbook export --data {args.folder}\n"
+              "to fill the inventory in a spreadsheet (see README.md in the folder).")
+    return 0
+
+
+# ----------------------------------------------------------------------------- workbook
+
+
+def cmd_workbook(args: argparse.Namespace) -> int:
+    from lcopia.workbook import export_workbook, import_workbook
+
+    as_of = args.as_of or dt.date.today()
+    if args.action == "export":
+        out = export_workbook(args.data, args.file or Path("inventory.xlsx"), as_of=as_of)
+        _emit(f"Wrote {out}: edit the sheets, save, then run 'lcopia workbook import {out}'.")
+        return 0
+    if args.file is None:
+        raise UsageError("workbook import needs the workbook to read: "
+                         "lcopia workbook import inventory.xlsx")
+    result = import_workbook(args.file, args.data, as_of=as_of, force=args.force)
+    for warning in result.warnings:
+        _warn(f"warning: {warning}")
+    for change in result.changes:
+        if change.any:
+            _emit(f"{change.table}: {len(change.added)} added, {len(change.changed)} changed, "
+                  f"{len(change.removed)} removed")
+            for label, keys in (("+", change.added), ("~", change.changed),
+                                ("-", change.removed)):
+                for key in keys:
+                    _emit(f"  {label} {key}")
+    _emit("Wrote " + ", ".join(result.written) if result.written else
+          "Nothing changed: the workbook matches the inventory.")
+    return 0
+
+
+# ----------------------------------------------------------------------------- questionnaire
+
+
+def cmd_questionnaire(args: argparse.Namespace) -> int:
+    from lcopia.questionnaire import build_questionnaires, import_questionnaires
+
+    as_of = args.as_of or dt.date.today()
+    words = list(args.items)
+    if words and words[0] == "import":
+        files = [Path(w) for w in words[1:]]
+        if not files:
+            raise UsageError("questionnaire import needs the returned workbooks: "
+                             "lcopia questionnaire import returned/*.xlsx")
+        report = import_questionnaires(files, args.data, as_of=as_of, force=args.force)
+        for line in report.skipped:
+            _warn(f"kept: {line}")
+        for c in report.changes:
+            _emit(f"  {c.key[0]} for {c.key[2]}: {c.old_status or 'no answer'} -> "
+                  f"{c.new_status} ({c.workbook})")
+        _emit(f"Recorded {len(report.changes)} answer(s) in inventory/answers.csv."
+              if report.written else "No answer recorded.")
+        return 0
+    due = args.due or as_of + dt.timedelta(days=30)
+    sent = build_questionnaires(args.data, args.out, as_of=as_of, due=due,
+                                systems=words or None)
+    for s in sent:
+        _emit(f"{s.path}: {s.questions} question(s) for {s.vendor}")
+    if not sent:
+        _emit("No vendor has an open question: every applicable control is answered.")
+    return 0
+
+
 # ----------------------------------------------------------------------------- assess
 
 
@@ -146,41 +244,123 @@ def cmd_assess(args: argparse.Namespace) -> int:
         out=args.out,
         jobs=args.jobs,
         previous=args.previous,
-        progress=not args.quiet,
+        progress=_show_progress(args),
         cell_timeout=args.cell_timeout,
     )
     _emit(result.summary())
+    if args.verbose:
+        for step, seconds in result.steps.items():
+            _warn(f"  {step}: {seconds:.2f} s")
     return 0
+
+
+def _show_progress(args: argparse.Namespace) -> bool:
+    """A progress bar only for a person watching: never in logs, pipes or with --quiet."""
+    if args.quiet:
+        return False
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 # ----------------------------------------------------------------------------- parser
 
+CHROMIUM_HELP = (
+    "The PDF of the Board report is printed by Chromium (or Google Chrome / Microsoft Edge). "
+    "lcopia looks for it on the PATH and in the usual install places on Linux, macOS and "
+    "Windows; set LCOPIA_CHROMIUM to the browser's full path to choose one.")
+
+EPILOG = f"""\
+examples:
+  lcopia validate --data data
+  lcopia score --data data --as-of 2026-11-30 --strict
+  lcopia assess --data data --out reports --previous reports/2025-11-30
+  lcopia scan data/evidence/exports/circulation_loans.csv
+  lcopia web data/evidence/web/*.har
+
+exit codes:
+  0  done
+  1  score --strict: the compliance gate failed
+  2  a problem you can fix: the data, an option, a file's permissions, a full disk, a name
+  3  a bug in lcopia: one line here, the details in the log file it names
+  130 interrupted (Ctrl-C or SIGTERM); nothing was replaced
+
+environment:
+  LCOPIA_CHROMIUM
+{textwrap.fill(CHROMIUM_HELP, 78, initial_indent="    ", subsequent_indent="    ")}
+"""
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Shows each option's default unless its help already says it, or it has none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        if ("default" in text.lower() or default in (None, False, argparse.SUPPRESS)
+                or not action.option_strings):
+            return text
+        return f"{text} (default: {default})"
+
+
+def _common(suppress: bool) -> argparse.ArgumentParser:
+    """-q/-v for the main parser and (with SUPPRESS defaults) after any command too."""
+    common = argparse.ArgumentParser(add_help=False)
+    default: dict[str, object] = {"default": argparse.SUPPRESS} if suppress else {}
+    common.add_argument("-q", "--quiet", action="store_true",
+                        help="no progress bar (warnings and errors still show)",
+                        **default)
+    common.add_argument("-v", "--verbose", action="count",
+                        help="more detail: step timings, and a traceback on internal errors",
+                        **({"default": argparse.SUPPRESS} if suppress else {"default": 0}))
+    return common
+
 
 def build_parser() -> argparse.ArgumentParser:
+    from lcopia import __version__
+
     parser = argparse.ArgumentParser(
-        prog="lcopia",
+        prog="lcopia", formatter_class=_HelpFormatter, epilog=EPILOG,
+        parents=[_common(suppress=False)],
         description="Privacy impact assessment of library records against the "
         "confidentiality policy and Mo. Rev. Stat. 182.815/182.817.")
+    parser.add_argument("--version", action="version", version=f"lcopia {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    child = _common(suppress=True)
+
+    def command(name: str, help_text: str, examples: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text[0].upper() +
+                              help_text[1:] + ".", parents=[child],
+                              formatter_class=_HelpFormatter,
+                              epilog="examples:\n" + examples)
 
     def data_opt(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--data", type=Path, default=DEFAULT_DATA,
-                       help="folder with policy/, taxonomy/, inventory/ (default: data)")
+        p.add_argument("--data", type=Path, default=None, help=DATA_HELP)
 
-    p = sub.add_parser("validate", help="check the policy, taxonomy and inventory files")
+    date_forms = "YYYY-MM-DD or MM/DD/YYYY"
+    p = command("validate", "check the policy, taxonomy and inventory files",
+                "  lcopia validate --data data\n  lcopia validate --as-of 2026-11-30\n")
     data_opt(p)
     p.add_argument("--as-of", type=_date,
-                   help="also refuse dates after this assessment date, YYYY-MM-DD")
+                   help=f"also refuse dates after this assessment date, {date_forms}")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("score", help="score every flow and system; print the assessment")
+    p = command("score", "score every flow and system; print the assessment",
+                "  lcopia score --data data\n  lcopia score --format json > assessment.json\n"
+                "  lcopia score --strict   # exit 1 when the compliance gate fails\n")
     data_opt(p)
-    p.add_argument("--as-of", type=_date, help="assessment date, YYYY-MM-DD (default: today)")
-    p.add_argument("--format", choices=["json", "text"], default="text")
+    p.add_argument("--as-of", type=_date,
+                   help=f"assessment date, {date_forms} (default: today)")
+    p.add_argument("--format", choices=["json", "text"], default="text",
+                   help="text for people, json for programs")
     p.add_argument("--strict", action="store_true", help="exit 1 when the compliance gate fails")
     p.set_defaults(func=cmd_score)
 
-    p = sub.add_parser("scan", help="check export files for identifying data (masked output)")
+    p = command("scan", "check export files for identifying data (masked output)",
+                "  lcopia scan loans.csv\n"
+                "  lcopia scan stats.csv --quasi month,branch,age_band --k 10\n"
+                "  lcopia scan loans.csv --date-column checkout_time --retention-days 90\n")
     p.add_argument("files", nargs="+", metavar="FILE")
     p.add_argument("--quasi", help="comma-separated quasi-identifier columns (default: inferred)")
     p.add_argument("--k", type=_positive_int, help="k for k-anonymity (default: from policy data)")
@@ -188,49 +368,165 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date-column", help="column holding the record date, for retention")
     p.add_argument("--retention-days", type=int, help="days a record may be kept")
     p.add_argument("--as-of", type=_date, help="date retention is measured from (default: today)")
-    p.add_argument("--format", choices=["json", "text"], default="text")
+    p.add_argument("--format", choices=["json", "text"], default="text",
+                   help="text for people, json for programs")
     p.set_defaults(func=cmd_scan)
 
-    p = sub.add_parser("web", help="audit browser captures (HAR) for third-party tracking")
+    p = command("web", "audit browser captures (HAR) for third-party tracking",
+                "  lcopia web catalog.har\n"
+                "  lcopia web *.har --first-party mylibrary.org --format json\n")
     p.add_argument("files", nargs="+", metavar="FILE.har")
     p.add_argument("--first-party", action="append", metavar="DOMAIN",
                    help="the library's own domain (default: the first page's domain)")
     p.add_argument("--trackers", type=Path, metavar="FILE",
                    help="a project's own trackers.yaml, read on top of the packaged list")
-    p.add_argument("--format", choices=["json", "text"], default="text")
+    p.add_argument("--format", choices=["json", "text"], default="text",
+                   help="text for people, json for programs")
     p.set_defaults(func=cmd_web)
 
-    p = sub.add_parser("assess", help="run every notebook and write the dated report folder")
+    p = command("assess", "run every notebook and write the dated report folder",
+                "  lcopia assess\n"
+                "  lcopia assess --data data --out reports --as-of 2026-11-30\n"
+                "  lcopia assess --previous reports/2025-11-30 --jobs 4\n\n"
+                + textwrap.fill(CHROMIUM_HELP, 78) + "\n")
     data_opt(p)
-    p.add_argument("--as-of", type=_date, help="assessment date, YYYY-MM-DD (default: today)")
-    p.add_argument("--out", type=Path, default=Path("reports"), help="reports folder")
+    p.add_argument("--as-of", type=_date, help=f"assessment date, {date_forms} (default: today)")
+    p.add_argument("--out", type=Path, default=Path("reports"),
+                   help="reports folder; the run writes <out>/<as-of>/")
     p.add_argument("--jobs", type=_positive_int, default=2, help="notebooks run at once")
-    p.add_argument("--previous", type=Path, help="an earlier run folder to compare against")
+    p.add_argument("--previous", type=Path,
+                   help="an earlier run folder to compare against, e.g. reports/2025-11-30")
     p.add_argument("--cell-timeout", type=_positive_int, default=600, metavar="SECONDS",
-                   help="longest a notebook cell may run before the run stops (default 600)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+                   help="longest a notebook cell may run before the run stops")
     p.set_defaults(func=cmd_assess)
+
+    p = command("init", "start a new library's project folder",
+                "  lcopia init mylibrary\n  lcopia init --sample sample   # try the sample\n")
+    p.add_argument("folder", type=Path, metavar="FOLDER")
+    p.add_argument("--sample", action="store_true",
+                   help="copy the illustrative sample library instead of a blank inventory")
+    p.set_defaults(func=cmd_init)
+
+    p = command("workbook", "export the inventory as one workbook, or import it back",
+                "  lcopia workbook export            # writes inventory.xlsx\n"
+                "  lcopia workbook import inventory.xlsx\n")
+    data_opt(p)
+    p.add_argument("action", choices=["export", "import"])
+    p.add_argument("file", type=Path, nargs="?", metavar="FILE.xlsx",
+                   help="the workbook (export default: inventory.xlsx)")
+    p.add_argument("--as-of", type=_date, help=f"assessment date, {date_forms} (default: today)")
+    p.add_argument("--force", action="store_true",
+                   help="import even if a CSV file changed after the workbook was exported")
+    p.set_defaults(func=cmd_workbook)
+
+    p = command("questionnaire", "write vendor questionnaires, or import returned ones",
+                "  lcopia questionnaire --out questionnaires\n"
+                "  lcopia questionnaire ils econtent --due 1/15/2027\n"
+                "  lcopia questionnaire import returned/*.xlsx\n")
+    data_opt(p)
+    p.add_argument("items", nargs="*", metavar="SYSTEM|import FILE",
+                   help="systems to ask about (default: every contracted vendor), or "
+                   "'import' and the returned workbooks")
+    p.add_argument("--out", type=Path, default=Path("questionnaires"),
+                   help="folder for the questionnaires")
+    p.add_argument("--due", type=_date, help=f"reply date, {date_forms} (default: in 30 days)")
+    p.add_argument("--as-of", type=_date, help=f"today's date, {date_forms} (default: today)")
+    p.add_argument("--force", action="store_true",
+                   help="on import, replace answers dated after the questionnaire")
+    p.set_defaults(func=cmd_questionnaire)
     return parser
 
 
+def _nul_argument(argv: Sequence[str] | None) -> str | None:
+    """The first command-line argument holding a NUL (no file name can)."""
+    for arg in sys.argv[1:] if argv is None else argv:
+        if "\0" in str(arg):
+            return str(arg)
+    return None
+
+
+def _special_file_argument(args: argparse.Namespace) -> str | None:
+    """A FIFO, socket or device given as a file to read (reading a FIFO blocks forever)."""
+    import stat
+
+    kinds = {stat.S_IFIFO: "a named pipe (FIFO)", stat.S_IFSOCK: "a socket",
+             stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device"}
+    for name in getattr(args, "files", None) or []:
+        try:
+            kind = kinds.get(stat.S_IFMT(os.stat(name).st_mode))
+        except (OSError, ValueError):
+            continue  # missing or unnameable: the command says so in its own words
+        if kind is not None:
+            return (f"{name} is {kind}, not a file; lcopia reads only regular files. Save the "
+                    "data to a file and give its path")
+    return None
+
+
+def _crash_log(exc: BaseException) -> Path:
+    """Write the traceback to a private temporary log file and return its path."""
+    import tempfile
+    import traceback
+
+    fd, name = tempfile.mkstemp(prefix="lcopia-error-", suffix=".log")  # mode 0600
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write("".join(traceback.format_exception(exc)))
+    return Path(name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Parse, run one command, and map every outcome to one exit code (see ``EPILOG``)."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    command = args.command
+    nul = _nul_argument(argv)
+    if nul is not None:
+        _warn(f"lcopia {command}: {nul!r} contains a NUL character (\\0), which no file name "
+              "can hold; type the path again")
+        return 2
+    special = _special_file_argument(args)
+    if special is not None:
+        _warn(f"lcopia {command}: {special}")
+        return 2
     try:
+        if "data" in vars(args):
+            from lcopia.project import resolve_data_dir
+
+            args.data = resolve_data_dir(args.data, parameter="--data").root
         return args.func(args)
     except LcopiaError as exc:
-        _warn(f"lcopia {args.command}: {exc}")
+        if isinstance(exc, InternalError) and args.verbose:
+            _warn(exc.log_text())
+        _warn(f"lcopia {command}: {exc}")
         return exc.exit_code
     except KeyboardInterrupt:
-        print(f"lcopia {args.command}: interrupted; nothing was replaced.", file=sys.stderr)
+        print(f"lcopia {command}: interrupted; nothing was replaced.", file=sys.stderr)
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:  # the environment, not the data: permissions, disk full, names
+        _warn(f"lcopia {command}: {FileProblem.from_os_error(exc)}")
+        return FileProblem.exit_code
+    except ValueError as exc:
+        if "null" in str(exc) and ("byte" in str(exc) or "character" in str(exc)):
+            _warn(f"lcopia {command}: a path (on the command line or in the evidence "
+                  "manifest) contains a NUL character (\\0), which no file name can hold; "
+                  "find it and type it again")
+            return 2
+        return _internal(command, exc, args.verbose)
+    except Exception as exc:
+        return _internal(command, exc, args.verbose)
 
 
+def _internal(command: str, exc: Exception, verbose: int) -> int:
+    """An unexpected error: one line, the traceback in a log file, exit 3."""
+    error = InternalError(exc, str(_crash_log(exc)))
+    if verbose:
+        _warn(error.log_text())
+    _warn(f"lcopia {command}: {error}")
+    return error.exit_code
 def _json_default(value: object) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()

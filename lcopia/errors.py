@@ -102,3 +102,87 @@ class GateFailed(LcopiaError):
     """Raised only by ``score --strict`` when the compliance gate fails."""
 
     exit_code = 1
+
+
+class FileProblem(LcopiaError):
+    """The operating system refused a file operation (permissions, disk full, a bad name).
+
+    Not a bug in lcopia and not a mistake in the data: the message names the file and says
+    what the person at the keyboard can do about it, and the CLI exits 2.
+    """
+
+    def __init__(self, path: str, reason: str, fix: str) -> None:
+        self.path, self.reason, self.fix = path, reason, fix
+        super().__init__(f"{path}: {reason}. {fix}")
+
+    @classmethod
+    def from_os_error(cls, exc: OSError, where: str | None = None) -> FileProblem:
+        """Translate an ``OSError``; ``where`` names the file when the error does not."""
+        path = exc.filename if exc.filename is not None else where
+        shown = _short_path(str(path)) if path is not None else "a file"
+        reason, fix = _OS_ERRORS.get(exc.errno or -1, (None, None))
+        if reason is None:
+            reason = exc.strerror or type(exc).__name__
+            fix = "Check the file and the folder it is in, then run again"
+        return cls(shown, reason, fix or "")
+
+
+def _short_path(path: str, limit: int = 120) -> str:
+    """A path short enough for one terminal line (a 300-character name is the problem)."""
+    return path if len(path) <= limit else f"{path[:60]}…{path[-40:]}"
+
+
+def _os_errors() -> dict[int, tuple[str, str]]:
+    import errno
+
+    table = {
+        errno.EACCES: ("permission denied", "Check that you may read (inputs) or write "
+                       "(the --out folder) there, or choose another folder"),
+        errno.EPERM: ("operation not permitted", "Check the file's permissions and owner, or "
+                      "choose another folder"),
+        errno.EROFS: ("the file system is read-only", "Choose a writable --out folder"),
+        errno.ENOSPC: ("the disk is full", "Free some space (or choose an --out folder on "
+                       "another disk) and run again; an earlier report was not changed"),
+        errno.ENAMETOOLONG: ("the name is too long for the file system",
+                             "Use a shorter file or folder name"),
+        errno.ENOENT: ("no such file or folder", "Check the path and the file name"),
+        errno.ENOTDIR: ("a part of this path is a file, not a folder", "Check the path"),
+        errno.EISDIR: ("this is a folder, not a file", "Give the path of a file"),
+        errno.EEXIST: ("something with this name is already there",
+                       "Move it away or choose another name"),
+        errno.EMFILE: ("too many files are open", "Close other programs or use fewer --jobs"),
+        errno.EIO: ("the disk reported an input/output error", "Check the disk, then run "
+                    "again"),
+    }
+    # not defined on every platform (Windows has neither)
+    for name, entry in (("EDQUOT", ("your disk quota is used up", "Free some space and run "
+                                    "again; an earlier report was not changed")),
+                        ("ELOOP", ("too many symbolic links", "Give the real path, not a "
+                                   "link"))):
+        if hasattr(errno, name):
+            table[getattr(errno, name)] = entry
+    return table
+
+
+_OS_ERRORS = _os_errors()
+
+
+class InternalError(LcopiaError):
+    """A bug in lcopia: one line for the terminal, the traceback in a log file, exit 3."""
+
+    exit_code = 3
+
+    def __init__(self, exc: BaseException, log: str) -> None:
+        import traceback
+
+        self.log = log
+        self.traceback = "".join(traceback.format_exception(exc))
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        text = f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+        super().__init__(
+            f"internal error ({_short_path(text, 200)}). This is a bug in lcopia, not in your "
+            f"data; the details are in {log} — please attach that file when you report it")
+
+    def log_text(self) -> str:
+        """The traceback, for ``-v`` on the terminal."""
+        return self.traceback.rstrip("\n")

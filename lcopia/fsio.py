@@ -8,11 +8,13 @@ limits and one wording for each refusal. Nothing here prints; problems are raise
 
 from __future__ import annotations
 
+import copy
 import errno
 import hashlib
 import os
 import stat
 import tempfile
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -170,8 +172,28 @@ class _StrictLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep=deep)
 
 
+_PARSED: OrderedDict[tuple[str, str], Any] = OrderedDict()
+_PARSED_MAX = 64
+
+
 def parse_yaml(text: str, rel: str) -> Any:
-    """A YAML mapping parsed strictly (no duplicate keys, aliases or deep nesting)."""
+    """A YAML mapping parsed strictly (no duplicate keys, aliases or deep nesting).
+
+    The strict loader is pure Python; a process that loads the same policy files many times
+    (the notebooks' kernels, the tests) parses each distinct text once and gets a copy.
+    """
+    key = (rel, hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest())
+    if key in _PARSED:
+        _PARSED.move_to_end(key)
+        return copy.deepcopy(_PARSED[key])
+    data = _parse_yaml(text, rel)
+    _PARSED[key] = data
+    if len(_PARSED) > _PARSED_MAX:
+        _PARSED.popitem(last=False)
+    return copy.deepcopy(data)
+
+
+def _parse_yaml(text: str, rel: str) -> Any:
     try:
         data = yaml.load(text, Loader=_StrictLoader)  # a strict SafeLoader subclass
     except yaml.MarkedYAMLError as exc:

@@ -13,6 +13,7 @@ import csv
 import datetime as dt
 import io
 import re
+import typing
 from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -35,6 +36,7 @@ from lcopia.models import (
     System,
     Taxonomy,
     Vocabularies,
+    holds_records_contradictions,
 )
 from lcopia.project import INVENTORY_TABLES, LIBRARY_FILE, TAXONOMY_FILES, DataDir
 
@@ -54,9 +56,10 @@ NON_EMPTY_TABLES = {"systems.csv": "system", "flows.csv": "flow"}
 OPTIONAL_COLUMNS = {
     "systems.csv": {"contract_ref", "privacy_policy_url", "privacy_policy_reviewed",
                     "data_location", "subprocessors", "domains", "notes", "uses"},
-    "flows.csv": {"retention_days", "notes"},
+    "flows.csv": {"retention_days", "notes", "audience"},
     "answers.csv": {"evidence", "owner", "review_date", "comment"},
-    "disclosures.csv": {"notes", "categories"},
+    "disclosures.csv": {"notes", "categories", "consent_by", "nondisclosure_order",
+                        "counsel_review", "categories_released"},
 }
 
 
@@ -205,6 +208,14 @@ def cell_converter(annotation: Any) -> tuple[str, Callable[[str], Any]]:
         return "a date written 2024-01-16 or 1/16/2024", parse_date
     if annotation is bool:
         return "yes or no", _parse_bool
+    if "Literal" in text and "int" in text:  # a number of days or a word (retention need)
+        words = [w for a in typing.get_args(annotation) for w in typing.get_args(a)]
+
+        def to_int_or_word(s: str) -> int | str | None:
+            s = s.strip().replace(",", "")
+            word = s.lower().replace(" ", "_")
+            return int(s) if re.fullmatch(r"-?\d+", s) else (word if word in words else None)
+        return "a whole number or one of: " + ", ".join(words), to_int_or_word
     if "int" in text:
         def to_int(s: str) -> int | None:
             s = s.strip().replace(",", "")
@@ -568,7 +579,7 @@ def _check_quotes(policy: Policy, taxonomy: Taxonomy | None, root: Path,
     quotes = [("policy/policy.yaml", f"clause {c.id}.text", c.text) for c in policy.clauses]
     if taxonomy is not None:
         quotes += [("taxonomy/categories.yaml", f"category {c.id}.policy_text", c.policy_text)
-                   for c in taxonomy.categories]
+                   for c in taxonomy.categories if c.policy_text]
         quotes += [("taxonomy/elements.yaml", f"element {e.id}.policy_text", e.policy_text)
                    for e in taxonomy.elements if e.policy_text]
     for rel_file, field, quote in quotes:
@@ -658,7 +669,7 @@ def _check_inventory(inv: Inventory, policy: Policy | None, taxonomy: Taxonomy |
         vocab(rel, f.row, "direction", f.direction, [t.id for t in voc.directions] if voc else None)
         for field in ("retention_days", "retention_need_days", "patrons_affected"):
             value = getattr(f, field)
-            if value is not None and value < 0:
+            if isinstance(value, int) and value < 0:
                 problems.add(rel, field, "cannot be negative; leave retention_days blank for "
                              "'kept indefinitely'", row=f.row, value=value)
     rel = "inventory/answers.csv"
@@ -700,7 +711,12 @@ def _check_inventory(inv: Inventory, policy: Policy | None, taxonomy: Taxonomy |
             vocab(rel, d.row, "court_finding", d.court_finding,
                   [t.id for t in voc.court_findings])
             vocab(rel, d.row, "decision", d.decision, [t.id for t in voc.decisions])
-        for c in d.categories:
+            if d.consent_by:
+                vocab(rel, d.row, "consent_by", d.consent_by, [t.id for t in voc.consenters])
+            if d.counsel_review:
+                vocab(rel, d.row, "counsel_review", d.counsel_review,
+                      [t.id for t in voc.counsel_reviews])
+        for c in [*d.categories, *d.categories_released]:
             vocab(rel, d.row, "categories", c, cats)
         if d.search_cost < 0:
             problems.add(rel, "search_cost", "cannot be negative", row=d.row, value=d.search_cost)
@@ -859,6 +875,8 @@ def load(data_dir: Path | str | DataDir, *, as_of: dt.date | None = None) -> Bun
                               disclosures=tables["disclosures.csv"])
         if not problems.unreadable:
             _check_inventory(inventory, policy, taxonomy, as_of, problems)
+            if taxonomy is not None:
+                problems.warnings.extend(holds_records_contradictions(inventory, taxonomy))
     if problems.items or policy is None or taxonomy is None or inventory is None:
         if not problems.items:
             problems.add(str(project.root), None, "could not be loaded")

@@ -7,10 +7,11 @@ only these. Field names match the YAML keys and CSV headers one for one.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class Strict(BaseModel):
@@ -71,6 +72,77 @@ class RiskBand(Strict):
     colour: str
 
 
+ThemeNature = Literal["exposure", "paperwork", "governance"]
+
+
+class Theme(Strict):
+    """Controls whose gaps are one problem for patrons, and how the register rates it."""
+
+    id: str
+    nature: ThemeNature = Field(description="exposure: rated on the flows it touches, one "
+                                "risk per system; paperwork and governance: one risk for the "
+                                "library, at most the paperwork band (rubric S7).")
+    controls: list[str]
+    title: str = Field(description="Plain words; {systems} is replaced by the systems' names.")
+    harm: str
+    action: str = Field(description="One action; {systems} is replaced by the systems' names.")
+    owner: str = ""
+    factors: list[str] = Field([], description="Likelihood factors whose documented presence "
+                               "(not 'unknown') is a documented failure (rubric L2).")
+    from_facts: bool = Field(False, description="Also raised from the inventory's documented "
+                             "facts when no control row reports them (facts beat answers).")
+    joins: list[str] = Field([], description="Risk kinds (same system first) this theme's "
+                              "gaps feed instead of a risk of their own (one problem).")
+
+
+class WebClass(Strict):
+    """What a web third party receives (rubric W2), its severity and likelihood."""
+
+    id: str
+    receives_any: list[str] = Field(description="Receives values that put a party here; "
+                                    "empty = anything (the last class).")
+    needs_any: list[str] = []
+    severity: int
+    likelihood: int
+    label: str
+
+
+class RegisterScales(Strict):
+    """The register's calibration (rubric S, L, R, W, E); every number the register uses."""
+
+    observed_likelihood: int = Field(4, description="L1: observed in an export, a capture or "
+                                     "the disclosure register.")
+    documented_failure_floor: int = Field(3, description="L2: floor for a documented failure.")
+    after_fix_likelihood: int = Field(1, description="Planned likelihood of a risk whose "
+                                      "action removes the cause (a tracker removed, a release "
+                                      "reviewed, paperwork on file).")
+    unbacked_max_band: str = Field("high", description="R2: a risk without a gate failure or "
+                                   "observed evidence is rated at most this band.")
+    paperwork_severity: int = 2
+    paperwork_max_band: str = Field("moderate", description="S7: paperwork and governance "
+                                    "gaps are rated at most this band.")
+    unknown_severity: int = 2
+    unknown_likelihood: int = 2
+    exposure_rollup_below: str = Field("high", description="R1/R4: exposure risks of one "
+                                       "theme below this band become one risk across systems.")
+    children_words: list[str] = Field([], description="S5: words in a flow's purpose or "
+                                      "recipient that show it is about or for children.")
+    children_elements: list[str] = Field([], description="S5: elements only a child's record "
+                                         "holds (e.g. a guardian's name).")
+    linking_keys: list[str] = Field([], description="S6: elements that join records of one "
+                                    "person across flows of one system.")
+    paper_kinds: list[str] = Field([], description="L5: system kinds that are paper.")
+    paper_secure_words: list[str] = Field([], description="L5: storage words that mean the "
+                                          "paper is locked away.")
+    derived_fixes: dict[str, str] = Field({}, description="Fact check → the likelihood factor "
+                                          "its fix removes (so the planned score counts it).")
+    web_classes: list[WebClass] = []
+    small_cells_severity: int = 1
+    evidence_lines: int = Field(25, description="Facts listed per risk; the rest are counted "
+                                "(every control result stays in findings.csv).")
+    themes: list[Theme] = []
+
+
 class Scales(Strict):
     tiers: list[Tier]
     severity_modifiers: dict[str, int] = Field(
@@ -91,6 +163,7 @@ class Scales(Strict):
     niso_principles: list[str]
     evidence: dict[str, int | float] = Field(
         description="Evidence check defaults, e.g. k for k-anonymity.")
+    risk_register: RegisterScales = RegisterScales()
 
 
 AppliesTo = Literal["library", "system", "flow"]
@@ -107,6 +180,13 @@ class ControlWhen(Strict):
     min_tier: str | None = None
     minors: bool | None = None
     is_library_record: bool | None = None
+    tracker: bool | None = Field(
+        None, description="The system is a tracker the library never contracted (a tracker "
+        "kind, or found only in browser captures, with no contract on file): vendor "
+        "checklists use tracker: false, since a tracker is a decision, not a vendor (W1).")
+    data_outside_us: bool | None = Field(
+        None, description="The system's data_location names a place outside the United "
+        "States (international transfer); see outside_us().")
 
 
 class Control(Strict):
@@ -128,6 +208,8 @@ class Control(Strict):
         "(e.g. 'contract_binding'); such a control takes no row in answers.csv.")
     ala_priority: str
     niso: list[str]
+    sources: list[str] = Field(
+        [], description="Other sources in words: the ALA checklist and item, a rule.")
     recommendation: str
     owner: str
 
@@ -145,7 +227,12 @@ class CounselQuestion(Strict):
     recommendation: str
     owner: str
     evidence_from: str | None = Field(
-        None, description="Inventory fact quoted as evidence: minors, disclosures or None.")
+        None, description="Inventory fact quoted as evidence: minors, disclosures, "
+        "federal_process, emergency, consent_form, collections, categories, retention, "
+        "or None.")
+    sources: list[str] = Field(
+        [], description="Other authorities the question rests on (ALA checklist, NISO "
+        "principle, rule), in words.")
 
 
 class Policy(Strict):
@@ -170,11 +257,28 @@ class Policy(Strict):
 # --------------------------------------------------------------------------- taxonomy
 
 
+StatuteScope = Literal["library_user_records", "unclear", "not_library_user"]
+
+
 class Category(Strict):
+    """A kind of record. The policy's seven are ``named_in_policy``; its list "include[s] but
+    [is] not limited to" them, so an inventory may add more (security video, staff records)."""
+
     id: str
     name: str
     clause: str
-    policy_text: str = Field(description="The policy bullet, verbatim.")
+    policy_text: str | None = Field(
+        None, description="The policy bullet, verbatim; null for a category the policy's "
+        "list does not name.")
+    named_in_policy: bool = Field(
+        True, description="One of the seven bullets of the policy (control POL-03 needs a "
+        "flow for each).")
+    statute_scope: StatuteScope = Field(
+        "library_user_records", description="Whether RSMo 182.815(5) clearly covers these "
+        "records: library_user_records (they identify library users or what they used), "
+        "unclear (the policy protects them; whether the statute does is for counsel: donors, "
+        "events, security video), not_library_user (staff and volunteer records). A release "
+        "is assessed under 182.817 only for library_user_records (rubric G5).")
 
 
 class Element(Strict):
@@ -201,8 +305,12 @@ class Vocabularies(Strict):
     """The closed lists inventory cells must come from; editing them needs no code change."""
 
     system_kinds: list[Term]
+    tracker_kinds: list[str] = Field(
+        [], description="System kinds that are web trackers: without a contract on file "
+        "they are a practice finding (below the ALA/NISO standard), not a vendor-contract one.")
     uses: list[Term]
-    prohibited_uses: list[str] = Field(description="Uses that fail the gate on T2-T4 data.")
+    prohibited_uses: list[str] = Field(
+        description="Uses below the ALA/NISO standard on T2-T4 data (practice findings).")
     directions: list[Term]
     requester_types: list[Term]
     instruments: list[Term]
@@ -213,6 +321,23 @@ class Vocabularies(Strict):
     qualifying_findings: list[str]
     decisions: list[Term]
     releasing_decisions: list[str]
+    federal_process: list[str] = Field(
+        [], description="Instruments of federal process (federal warrant, grand-jury "
+        "subpoena, national security letter, FISA order): routed to counsel, not judged "
+        "under RSMo 182.817 alone (rubric G4).")
+    emergency_instruments: list[str] = Field(
+        [], description="Emergency or exigent requests: the statute has no emergency "
+        "exception, so a release is a statute finding and a counsel question (C5).")
+    consenters: list[Term] = Field(
+        [], description="Who signed a written request (disclosures.csv consent_by).")
+    valid_consenters: list[str] = Field(
+        ["person_identified"], description="Signatories whose written request meets "
+        "182.817.1(1): the person identified in the record (rubric G2).")
+    counsel_reviews: list[Term] = Field(
+        [], description="Counsel's part in a request (disclosures.csv counsel_review).")
+    on_counsel_advice: list[str] = Field(
+        [], description="counsel_review values meaning the release was made on counsel's "
+        "advice: recorded, not condemned (rubric G4).")
 
 
 class Taxonomy(Strict):
@@ -222,6 +347,26 @@ class Taxonomy(Strict):
 
 
 # --------------------------------------------------------------------------- inventory
+
+
+RetentionNeed = Literal["indefinitely", "while_opted_in"]
+
+
+def outside_us(location: str) -> bool:
+    """True when a data_location names anywhere besides the United States.
+
+    "United States (vendor data centre, Kansas City region)" is domestic; "United States and
+    Canada" or "United States and other countries" is an international transfer. Blank is
+    unknown (False here; POL-52's question asks it)."""
+    text = location.lower()
+    if not text.strip():
+        return False
+    for domestic in ("united states of america", "united states", "usa", "u.s.a.", "u.s.",
+                     "missouri", "kansas city"):
+        text = text.replace(domestic, " ")
+    text = text.split("(")[0]  # a parenthesis qualifies the place, e.g. "(vendor cloud)"
+    words = [w for w in re.split(r"[^a-z]+", text) if w and w not in {"and", "only", "us"}]
+    return bool(words)
 
 
 class YesNo(StrEnum):
@@ -245,6 +390,8 @@ class Library(Strict):
     signed_director: dt.date | None = None
     residual_risks_accepted: bool = False
     website_domains: list[str] = []
+    board_meetings: list[dt.date] = Field(
+        [], description="Dates of the Board's regular meetings, for action due dates.")
 
 
 class System(Strict):
@@ -284,7 +431,10 @@ class Flow(Strict):
     transfer: str
     storage: str
     retention_days: int | None = Field(description="None means kept indefinitely.")
-    retention_need_days: int
+    retention_need_days: int | RetentionNeed = Field(
+        description="Days the purpose needs the records, or 'indefinitely' (aggregate "
+        "statistics kept for good) or 'while_opted_in' (kept only while the patron opts in, "
+        "e.g. reading history; whether it really is opt-in is control POL-19's question).")
     encrypted: YesNo
     broad_access: YesNo
     minors: bool
@@ -292,6 +442,32 @@ class Flow(Strict):
     is_library_record: bool
     rationale: str
     notes: str = ""
+    audience: Literal["children", "general"] | None = Field(
+        None, description="Whom the flow is about or directed to: 'children' (a children's "
+        "programme roster, minors' consent forms) raises severity for minors (rubric S5); "
+        "'general' does not, even if minors may appear; blank lets lcopia judge from the "
+        "purpose.")
+
+    @field_validator("audience", mode="before")
+    @classmethod
+    def _blank_audience(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def need_label(self) -> str:
+        """The need in words: '30 days', 'indefinitely', 'while the patron opts in'."""
+        need = self.retention_need_days
+        if isinstance(need, int):
+            return f"{need} days"
+        return "while the patron opts in" if need == "while_opted_in" else "indefinitely"
+
+    def exceeds_need(self) -> bool:
+        """Kept longer than the purpose needs (kept indefinitely counts, unless the need is
+        indefinite or tied to the patron's opt-in)."""
+        need = self.retention_need_days
+        if not isinstance(need, int):
+            return False
+        return self.retention_days is None or self.retention_days > need
 
 
 class Answer(Strict):
@@ -320,6 +496,20 @@ class Disclosure(Strict):
     search_cost: float
     cost_billed: YesNo
     notes: str = ""
+    consent_by: str = Field(
+        "", description="Who signed a written request (vocabulary consenters); blank = "
+        "not recorded.")
+    nondisclosure_order: YesNo = Field(
+        YesNo.no, description="The request came with a non-disclosure (gag) order.")
+    counsel_review: str = Field(
+        "", description="Counsel's part (vocabulary counsel_reviews): none, "
+        "counsel_reviewed, released_on_counsel_advice; blank = not recorded.")
+    categories_released: list[str] = Field(
+        [], description="Record categories actually released; blank = those asked for.")
+
+    @property
+    def released_categories(self) -> list[str]:
+        return list(self.categories_released or self.categories)
 
 
 class Inventory(Strict):
@@ -328,6 +518,38 @@ class Inventory(Strict):
     flows: list[Flow]
     answers: list[Answer]
     disclosures: list[Disclosure]
+
+
+def library_record_signals(flows: list[Flow], elements: list[Element]) -> dict[str, list[str]]:
+    """What each system's flows show that only library records carry (rubric G8).
+
+    Search terms, titles and other intellectual activity, card numbers, device ids and other
+    direct identifiers of a user, or a flow itself marked a library record. A system labelled
+    ``holds_library_records = no`` with any of these is judged on the facts."""
+    activity = {e.id for e in elements if e.intellectual_activity}
+    direct = {e.id for e in elements if e.direct_identifier}
+    out: dict[str, set[str]] = {}
+    for f in flows:
+        shown = {e for e in f.elements if e in activity or e in direct}
+        if f.is_library_record:
+            shown.add(f"{f.flow_id} marked a library record")
+        if shown:
+            out.setdefault(f.system_id, set()).update(shown)
+    return {k: sorted(v) for k, v in sorted(out.items())}
+
+
+def holds_records_contradictions(inventory: Inventory, taxonomy: Taxonomy) -> list[str]:
+    """Warnings for systems marked as holding no library records whose flows say otherwise."""
+    signals = library_record_signals(inventory.flows, taxonomy.elements)
+    out = []
+    for s in inventory.systems:
+        if not s.holds_library_records and s.system_id in signals:
+            out.append(
+                f"systems.csv row {s.row}: {s.system_id} is marked holds_library_records = no, "
+                f"but its flows carry {', '.join(signals[s.system_id])}; the assessment judges "
+                "the facts (vendor-contract rule and controls apply). Correct the label or the "
+                "flows.")
+    return out
 
 
 class Bundle(Strict):
@@ -374,6 +596,8 @@ class Finding(BaseModel):
     ala_priority: str | None = None
     owner: str
     due: dt.date | None = None
+    risk_id: str | None = Field(
+        None, description="The register risk this row feeds; none when it feeds no risk.")
 
 
 class Result(BaseModel):
@@ -440,14 +664,24 @@ class CategoryScore(Result):
     rank: int
 
 
+GateKind = Literal["statute", "policy", "practice"]
+
+
 class GateViolation(Result):
     rule: str
     statement: str
     subject: str
+    kind: GateKind | None = Field(
+        None, description="Whose standard (the gate always sets it): statute (a disclosure "
+        "that appears to fall outside RSMo 182.817.1; counsel to review), policy (the Board's "
+        "policy: a contracted third party not bound to it and Missouri law, or a release of "
+        "records the policy protects), practice (below the ALA/NISO standard the library "
+        "adopted).")
     system_id: str | None = None
     flow_id: str | None = None
     control_id: str | None = None
     violating_attributes: dict[str, list[str]] = {}
+    risk_id: str | None = Field(None, description="The register risk this violation is about.")
 
 
 class Gate(Result):
@@ -466,6 +700,54 @@ class DisclosureReview(Result):
     reason: str
     search_cost: float
     cost_billed: str
+    released: bool = False
+    handled_correctly: bool = Field(
+        False, description="The library's handling met the statute (rubric G3): nothing was "
+        "released (refused, pending, referred to counsel), or the release was on a route "
+        "182.817.1 allows, or on counsel's advice (recorded, not condemned).")
+    gate_kind: GateKind | None = Field(
+        None, description="The gate finding this request raised, if any.")
+    counsel_review: str = ""
+    handling: str = Field("", description="What the library did, in one plain sentence.")
+
+
+class Risk(Result):
+    """One problem for patrons, rated on its own facts: a row of the Board's risk register.
+
+    ``id`` comes from what the risk is about (``R-<kind>-<slug>``), so it is stable from one
+    year's run to the next; ``control_results`` names the control-level rows that feed it.
+    """
+
+    id: str
+    kind: str = Field(description="disclosure, web_tracker, export_identifiers, retention, "
+                      "staff_access, vendor_contract, due_diligence, not_yet_known, ...")
+    title: str = Field(description="The harm in plain words: no ids, paths or column names.")
+    harm: str = Field(description="What it means for patrons.")
+    systems: list[str]
+    flows: list[str]
+    evidence: list[str] = Field(description="Plain facts behind the rating.")
+    observed: bool = Field(description="Backed by observed evidence (export, capture, register).")
+    gate_kind: GateKind | None = None
+    severity: int
+    severity_reasons: list[str]
+    inherent_likelihood: int
+    residual_likelihood: int
+    planned_likelihood: int
+    likelihood_reasons: list[str]
+    inherent_risk: int
+    residual_risk: int
+    planned_risk: int
+    inherent_band: str
+    residual_band: str
+    planned_band: str
+    action: str
+    owner: str
+    due: dt.date | None
+    ala_priority: str | None = None
+    control_results: list[str] = Field(description="Ids of the control-level rows (Finding.id).")
+    clauses: list[str] = []
+    statutes: list[str] = []
+    rank: int = Field(description="1 = highest residual risk.")
 
 
 class ActionItem(Result):
@@ -480,6 +762,7 @@ class ActionItem(Result):
     planned_risk: int
     band: str
     ala_priority: str | None
+    risk_id: str | None = Field(None, description="The register risk this action treats.")
 
 
 class Assessment(Result):
@@ -495,6 +778,7 @@ class Assessment(Result):
     posture: str
     counts: dict[str, int]
     gate: Gate
+    risks: list[Risk] = Field([], description="The Board's risk register, highest risk first.")
     flows: list[FlowScore]
     systems: list[SystemScore]
     categories: list[CategoryScore]

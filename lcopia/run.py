@@ -12,8 +12,12 @@ Why it is built this way:
   folder that is renamed to ``<as_of>`` only when every notebook and export succeeded. An
   earlier report of the same date is renamed aside (``<as_of>.superseded-<n>``), never
   deleted. A failed run keeps its executed notebooks in a visible ``failed-<stamp>`` folder; an
-  interrupted one removes its temporary folder; one killed outright leaves a hidden folder that
-  the next run removes. A lock file lets only one run write into a reports folder at a time.
+  interrupted one (Ctrl-C or SIGTERM) removes its temporary folder; one killed outright leaves a
+  hidden folder that the next run removes, recognised by lcopia's marker file (nothing else is
+  ever removed). A lock file lets only one run write into a reports folder at a time.
+* **Nothing outside the run folder.** Temporary files, caches, IPython settings and the
+  browser profile live in the hidden folder's scratch space (``lcopia.run_guard``), so no
+  part of a report is left in ``$TMPDIR`` and no user start-up script runs in the kernels.
 * **Parameters are checked.** papermill only warns about a parameter a notebook does not
   declare; here that is an error naming the valid ones, and the injected cell is parsed back to
   prove it assigns exactly the values given (a value with quotes or newlines stays a string).
@@ -26,25 +30,54 @@ import asyncio
 import contextlib
 import copy
 import datetime as dt
-import errno
-import fcntl
 import hashlib
 import json
 import os
 import platform
-import shutil
-import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from lcopia.errors import LcopiaError, RunError, UsageError, did_you_mean
+from lcopia.errors import (
+    FileProblem,
+    InternalError,
+    LcopiaError,
+    RunError,
+    UsageError,
+    did_you_mean,
+)
 from lcopia.pipeline import write_atomic
+from lcopia.run_guard import (
+    EARLIEST_AS_OF,
+    ERROR_LOG,
+    INCOMPLETE,
+    LATEST_AS_OF,
+    LOCK_FILE,
+    MARKER,
+    SCRATCH,
+    SOCKET_DIR_ROOM,
+    _Interrupted,
+    _locked,
+    _normalise_modes,
+    _remove_stale,
+    _remove_tree,
+    _run_environment,
+    _umask,
+    _write_error_log,
+    check_as_of,
+    check_previous,
+    find_browser,
+    notebook_name,
+    refuse_special_files,
+)
+
+# Part of this module's interface since before the guard rules moved to lcopia.run_guard.
+REEXPORTED = (EARLIEST_AS_OF, ERROR_LOG, LATEST_AS_OF, LOCK_FILE, SOCKET_DIR_ROOM, find_browser)
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
 INVENTORY_NB, SYSTEM_NB, EVIDENCE_NB, BOARD_NB = (
@@ -53,11 +86,9 @@ TEMPLATES = (INVENTORY_NB, SYSTEM_NB, EVIDENCE_NB, BOARD_NB)
 KERNEL = "python3"
 CELL_TIMEOUT = 600
 STARTUP_TIMEOUT = 60
-LOCK_FILE = ".lcopia-assess.lock"
-INCOMPLETE = ".incomplete-"
 MANIFEST = "manifest.json"
 PACKAGES = ("lcopia", "pandas", "numpy", "papermill", "nbclient", "nbconvert", "nbformat",
-            "ipykernel", "matplotlib", "pyarrow", "duckdb", "pydantic")
+            "ipykernel", "matplotlib", "pyarrow", "pydantic")
 WARMUP = ("%matplotlib inline\n"
           "import pandas, matplotlib, lcopia.views, lcopia.report, lcopia.pipeline")
 # What ``%reset -f`` does to the user's names, without its ``gc.collect()`` (0.2 s a notebook
@@ -240,35 +271,6 @@ def _manifest(*, data: Path, as_of: dt.date, results: Any, times: Mapping[str, f
     return json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-@contextlib.contextmanager
-def _locked(out: Path) -> Iterator[None]:
-    """Hold the reports folder's lock; a second run at the same time is refused, not queued."""
-    path = out / LOCK_FILE
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as exc:
-            if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise
-            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "another"
-            raise UsageError(
-                f"another lcopia assess (process {holder}) is writing into {out}; wait for it "
-                "to finish, or give a different --out folder") from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)
-        yield
-    finally:
-        os.close(fd)  # closing releases the lock
-
-
-def _remove_stale(out: Path) -> None:
-    """Temporary folders of runs that were killed; safe because we hold the lock."""
-    for stale in out.glob(INCOMPLETE + "*"):
-        if stale.is_dir() and not stale.is_symlink():
-            shutil.rmtree(stale, ignore_errors=True)
-
-
 def _free_name(base: Path) -> Path:
     if not base.exists():
         return base
@@ -449,14 +451,25 @@ async def _execute(kernel: _Kernel, job: Job, template_nb: Any, out_dir: Path,
 async def _pool(kernels: list[_Kernel], jobs: list[Job], templates: Mapping[str, Any],
                 out_dir: Path, timeout: float, nb_dir: Path, times: dict[str, float],
                 tick: Any) -> None:
-    """Each kernel takes the next job until none are left; the first failure stops all."""
+    """Each kernel takes the next job until none are left; the first failure stops all.
+
+    The failure reported is the one that happened first: when it stops the pool, the other
+    kernels' notebooks are cancelled, and nbclient reports those as dead kernels ("out of
+    memory"), which must never be blamed instead.
+    """
     queue = list(jobs)
+    first: list[BaseException] = []
 
     async def worker(kernel: _Kernel) -> None:
         while queue:
             job = queue.pop(0)
-            times[job.name] = await _execute(kernel, job, templates[job.template], out_dir,
-                                             timeout, nb_dir)
+            try:
+                times[job.name] = await _execute(kernel, job, templates[job.template],
+                                                 out_dir, timeout, nb_dir)
+            except BaseException as exc:
+                if not first:
+                    first.append(exc)
+                raise
             tick(job.name)
 
     try:
@@ -464,6 +477,8 @@ async def _pool(kernels: list[_Kernel], jobs: list[Job], templates: Mapping[str,
             for kernel in kernels:
                 group.create_task(worker(kernel))
     except BaseExceptionGroup as eg:
+        if first and not isinstance(first[0], asyncio.CancelledError):
+            raise first[0] from None
         failed = [e for e in eg.exceptions if isinstance(e, _NotebookFailed)]
         if failed:
             raise failed[0] from None
@@ -478,7 +493,8 @@ def _jobs(bundle: Any, data: Path, as_of: dt.date, tmp: Path,
     base = {"data_dir": str(data), "as_of": as_of.isoformat(), "run_dir": str(tmp)}
     first = [Job(EVIDENCE_NB, EVIDENCE_NB, dict(base)),
              Job(INVENTORY_NB, INVENTORY_NB, dict(base))]
-    first += [Job(f"{SYSTEM_NB}-{s.system_id}", SYSTEM_NB, {**base, "system_id": s.system_id})
+    first += [Job(f"{SYSTEM_NB}-{notebook_name(s.system_id)}", SYSTEM_NB,
+                  {**base, "system_id": s.system_id})
               for s in bundle.inventory.systems]
     last = Job(BOARD_NB, BOARD_NB,
                {**base, "previous_dir": str(previous) if previous else ""})
@@ -507,25 +523,26 @@ class _Progress:
 async def _run(*, data: Path, as_of: dt.date, tmp: Path, jobs: int, nb_dir: Path,
                templates: Mapping[str, Any], first: list[Job], last: Job,
                previous: Path | None, timeout: float, progress: _Progress,
-               times: dict[str, float], steps: dict[str, float]) -> Any:
+               times: dict[str, float], steps: dict[str, float],
+               stop: _Interrupted) -> Any:
     from lcopia import pipeline
 
     notebooks = tmp / "notebooks"
     notebooks.mkdir()
     kernels = [_Kernel(nb_dir) for _ in range(max(1, min(jobs, len(first))))]
     t0 = time.perf_counter()
-    # Ctrl-C cancels the run. nbclient reports a cancelled cell as a dead kernel, so the
-    # flag tells an interruption apart from a real failure.
+    # Ctrl-C and SIGTERM cancel the run. nbclient reports a cancelled cell as a dead kernel,
+    # so the flag tells an interruption apart from a real failure.
     loop, main = asyncio.get_running_loop(), asyncio.current_task()
-    interrupted: list[bool] = []
 
-    def on_sigint() -> None:
-        interrupted.append(True)
+    def on_signal() -> None:
+        stop.hit = True
         if main is not None:
             main.cancel()
 
-    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-        loop.add_signal_handler(signal.SIGINT, on_sigint)
+    for sig in _Interrupted.SIGNALS:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, on_signal)
     try:
         for kernel in kernels:
             await kernel.launch()
@@ -546,13 +563,15 @@ async def _run(*, data: Path, as_of: dt.date, tmp: Path, jobs: int, nb_dir: Path
                     progress)
         await asyncio.gather(*spare)
     except BaseException:
-        if interrupted:
+        if stop.hit:
             raise KeyboardInterrupt from None
         raise
     finally:
         await asyncio.gather(*(k.stop() for k in kernels), return_exceptions=True)
-        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-            loop.remove_signal_handler(signal.SIGINT)
+        for sig in _Interrupted.SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(sig)
+        stop.install()  # removing the loop's handlers reset them to the defaults
     return results
 
 
@@ -563,22 +582,47 @@ def run_assessment(*, data: Path, as_of: dt.date, out: Path, jobs: int = 2,
     """Validate, run every notebook, write the exports and manifest, then publish atomically.
 
     Raises InventoryError (before any kernel starts) for bad data, UsageError for a bad
-    option or a concurrent run, RunError when a notebook fails (its executed copy is kept in
-    ``out/failed-<stamp>``); KeyboardInterrupt leaves nothing half-written.
+    option or a concurrent run, FileProblem when the system refuses a file (permissions, a
+    full disk, a name too long), RunError when a notebook fails (its executed copy is kept in
+    ``out/failed-<stamp>``) and InternalError for a bug (traceback in ``failed-*/error.log``);
+    KeyboardInterrupt (Ctrl-C or SIGTERM) leaves nothing half-written.
     """
+    stop = _Interrupted()
+    stop.install()
+    out = Path(out)
+    try:
+        return _assess(data=data, as_of=as_of, out=out, jobs=jobs, previous=previous,
+                       progress=progress, notebooks=notebooks, cell_timeout=cell_timeout,
+                       stop=stop)
+    except OSError as exc:
+        if stop.hit:
+            raise KeyboardInterrupt from None
+        raise FileProblem.from_os_error(exc, where=str(out)) from None
+    finally:
+        stop.restore()
+
+
+def _assess(*, data: Path, as_of: dt.date, out: Path, jobs: int, previous: Path | None,
+            progress: bool, notebooks: Path | None, cell_timeout: float,
+            stop: _Interrupted) -> RunResult:
     from lcopia import report
     from lcopia.load import load
 
     if jobs < 1:
         raise UsageError("--jobs must be 1 or more")
+    check_as_of(as_of)
     started = time.perf_counter()
+    umask = _umask()
     data = Path(data).resolve()
     out = Path(out).resolve()
+    final = out / as_of.isoformat()
     nb_dir = Path(notebooks).resolve() if notebooks else NOTEBOOKS
+    refuse_special_files(data)
+    bundle = load(data, as_of=as_of)  # every inventory problem, before any kernel starts
     if previous is not None:
         previous = Path(previous).resolve()
-        report.read_previous(previous)  # refuses a folder that is not an earlier run
-    bundle = load(data, as_of=as_of)  # every inventory problem, before any kernel starts
+        check_previous(previous, library=bundle.inventory.library.name, final=final)
+        report.read_previous(previous)  # the reader the Board report uses agrees
 
     from papermill.iorw import load_notebook_node
 
@@ -592,41 +636,60 @@ def run_assessment(*, data: Path, as_of: dt.date, out: Path, jobs: int = 2,
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise UsageError(f"cannot create the reports folder {out}: {exc.strerror}") from None
+        raise FileProblem.from_os_error(exc, where=str(out)) from None
     times: dict[str, float] = {}
     steps: dict[str, float] = {"validate": time.perf_counter() - started}
     with _locked(out):
         _remove_stale(out)
         tmp = placeholder
         tmp.mkdir()
+        (tmp / MARKER).write_text(f"lcopia assess, process {os.getpid()}\n", encoding="utf-8")
+        scratch = tmp / SCRATCH
         bar = _Progress(len(first) + 2, progress)
         try:
-            results = asyncio.run(_run(
-                data=data, as_of=as_of, tmp=tmp, jobs=jobs, nb_dir=nb_dir,
-                templates=sources, first=first, last=last, previous=previous,
-                timeout=cell_timeout, progress=bar, times=times, steps=steps))
-            t0 = time.perf_counter()
-            # the exports were written by the Board report notebook itself (it lists them)
-            report.render_board_report(tmp / "notebooks" / f"{BOARD_NB}.ipynb", tmp)
-            steps["board report html and pdf"] = time.perf_counter() - t0
+            with _run_environment(scratch):
+                results = asyncio.run(_run(
+                    data=data, as_of=as_of, tmp=tmp, jobs=jobs, nb_dir=nb_dir,
+                    templates=sources, first=first, last=last, previous=previous,
+                    timeout=cell_timeout, progress=bar, times=times, steps=steps, stop=stop))
+                t0 = time.perf_counter()
+                # the exports were written by the Board report notebook itself (it lists them)
+                report.render_board_report(tmp / "notebooks" / f"{BOARD_NB}.ipynb", tmp)
+                steps["board report html and pdf"] = time.perf_counter() - t0
             bar("board report")
             steps["total"] = time.perf_counter() - started
             write_atomic(tmp / MANIFEST, _manifest(data=data, as_of=as_of, results=results,
                                                    times=times, steps=steps, jobs=jobs,
                                                    previous=previous, complete=True))
-            final = out / as_of.isoformat()
+            _remove_tree(scratch)
+            (tmp / MARKER).unlink()
+            _normalise_modes(tmp, umask)
             aside = _publish(tmp, final)
         except _NotebookFailed as failed:
             bar.close()
-            kept = _free_name(out / f"failed-{dt.datetime.now():%Y%m%dT%H%M%S}")
-            os.rename(tmp, kept)
+            if stop.hit:
+                _remove_tree(tmp)
+                raise KeyboardInterrupt from None
+            kept = _keep_failed(tmp, out, umask)
             raise RunError(f"{failed.job.name}.ipynb", failed.cell, failed.ename,
                            failed.evalue, str(kept / "notebooks" / f"{failed.job.name}.ipynb")
                            ) from None
-        except BaseException:
+        except (LcopiaError, OSError, KeyboardInterrupt, asyncio.CancelledError) as exc:
             bar.close()
-            shutil.rmtree(tmp, ignore_errors=True)
+            _remove_tree(tmp)
+            if stop.hit or isinstance(exc, asyncio.CancelledError):
+                raise KeyboardInterrupt from None
             raise
+        except BaseException as exc:
+            bar.close()
+            if stop.hit:
+                _remove_tree(tmp)
+                raise KeyboardInterrupt from None
+            if not isinstance(exc, Exception):
+                _remove_tree(tmp)
+                raise
+            kept = _keep_failed(tmp, out, umask)
+            raise InternalError(exc, str(_write_error_log(kept, exc))) from None
         bar.close()
     outputs = {"Board report (HTML)": final / "board-report.html",
                "Board report (PDF)": final / "board-report.pdf",
@@ -639,3 +702,14 @@ def run_assessment(*, data: Path, as_of: dt.date, out: Path, jobs: int = 2,
                      gate=a.gate.result, posture=a.posture, counts=dict(a.counts),
                      outputs=outputs, superseded=aside, steps=steps,
                      seconds=time.perf_counter() - started, jobs=jobs)
+
+
+def _keep_failed(tmp: Path, out: Path, umask: int) -> Path:
+    """A failed run's folder, made visible as ``failed-<stamp>`` without its scratch space."""
+    _remove_tree(tmp / SCRATCH)
+    with contextlib.suppress(OSError):
+        (tmp / MARKER).unlink()
+    kept = _free_name(out / f"failed-{dt.datetime.now():%Y%m%dT%H%M%S}")
+    os.rename(tmp, kept)
+    _normalise_modes(kept, umask)
+    return kept

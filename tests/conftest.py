@@ -1,9 +1,21 @@
-"""Shared fixtures: the shipped sample data, and a scratch copy a test may break."""
+"""Shared fixtures and the suite's conventions.
+
+* ``data_copy``: a scratch copy of the sample's policy, taxonomy and inventory a test may break.
+* ``run_cli``: the command line in this process, through ``lcopia.cli.main``; only the smoke
+  tests in test_entry_point.py (and the runner's signal tests) start ``python -m lcopia``.
+* ``shared_run``: the suite's one real ``lcopia assess`` run, made once per session.
+* Hypothesis profiles: "quick" (default, `make test`) and "full" (`LCOPIA_FUZZ=full`,
+  `make fuzz`). No test measures time: speed is measured in benchmarks/.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import importlib.util
+import io
+import json
 import os
 import shutil
 import subprocess
@@ -12,10 +24,20 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from hypothesis import HealthCheck, settings
+from shared_run import SharedRun, planted_copy
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 AS_OF = dt.date(2026, 11, 30)
+
+# Property tests and fuzzers run a derandomised search (CI sees the same cases each run) in one
+# of two sizes: "quick" for `make test`, "full" for `make fuzz` (LCOPIA_FUZZ=full).
+_SEARCH = {"deadline": None, "derandomize": True, "database": None,
+           "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large]}
+settings.register_profile("quick", max_examples=10, **_SEARCH)
+settings.register_profile("full", max_examples=500, **_SEARCH)
+settings.load_profile(os.environ.get("LCOPIA_FUZZ", "quick"))
 
 
 @pytest.fixture
@@ -27,12 +49,58 @@ def data_copy(tmp_path: Path) -> Path:
     return dest
 
 
-def run_cli(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run ``python -m lcopia`` as a user would, capturing both streams."""
-    env = {k: v for k, v in os.environ.items() if k != "MPLBACKEND"}
+def _cli_env(env: dict[str, str]) -> dict[str, str]:
+    """The environment a user's shell gives lcopia: the venv's kernel, no inherited Agg."""
+    env = {k: v for k, v in env.items() if k != "MPLBACKEND"}
     env["JUPYTER_PREFER_ENV_PATH"] = "1"
-    return subprocess.run([sys.executable, "-m", "lcopia", *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return env
+
+
+def run_cli(*args: str, cwd: Path = ROOT,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``lcopia ARGS`` in this process through ``lcopia.cli.main``, from ``cwd``.
+
+    What a user sees is returned as a finished process would be: the exit code (argparse's
+    ``SystemExit`` included), and everything written to stdout and stderr. An unexpected
+    exception is not caught: it fails the test with its traceback, as it would show one to
+    a user. ``env`` adds variables to the user's environment for this one command.
+    ``run_entry_point`` runs the real ``python -m lcopia`` for the smoke tests.
+    """
+    from lcopia import pipeline
+    from lcopia.cli import main
+
+    for memo in ("_cache", "_stored"):  # a new process would start with nothing remembered
+        getattr(pipeline, memo, {}).clear()
+    out, err = io.StringIO(), io.StringIO()
+    saved_env, saved_cwd = dict(os.environ), Path.cwd()
+    os.environ.clear()
+    os.environ.update(_cli_env(saved_env))
+    os.environ.update(env or {})
+    os.chdir(cwd)
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse refusing an option
+                if exc.code is None or isinstance(exc.code, int):
+                    code = exc.code or 0
+                else:
+                    print(exc.code, file=sys.stderr)
+                    code = 1
+    finally:
+        os.chdir(saved_cwd)
+        os.environ.clear()
+        os.environ.update(saved_env)
+    return subprocess.CompletedProcess(["lcopia", *args], code, out.getvalue(), err.getvalue())
+
+
+def run_entry_point(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """Run ``python -m lcopia`` as a user would, in a new process, capturing both streams.
+
+    Only for the few smoke tests of the real entry point; every other test uses ``run_cli``.
+    """
+    return subprocess.run([sys.executable, "-m", "lcopia", *args], cwd=cwd,
+                          env=_cli_env(dict(os.environ)), capture_output=True, text=True)
 
 
 def load_script(relative: str) -> ModuleType:
@@ -43,3 +111,48 @@ def load_script(relative: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that read the shared run go first, together (the order is otherwise kept).
+
+    ``--dist worksteal`` gives each worker a contiguous half of the tests to start with, so one
+    worker makes the run and reads it while the other starts on the rest; a worker that steals
+    a shared-run test later reads the finished run (see ``shared_run``), never makes another.
+    """
+    items.sort(key=lambda item: "shared_run" not in getattr(item, "fixturenames", ()))
+
+
+@pytest.fixture(scope="session")
+def shared_run(tmp_path_factory: pytest.TempPathFactory) -> SharedRun:
+    """The suite's one real ``lcopia assess`` run, over a planted copy of the whole sample.
+
+    Canary patrons in the evidence and hostile text in the inventory (see shared_run.py).
+    MPLBACKEND=Agg is set on purpose: the notebooks must still keep their figures. Under
+    pytest-xdist the run is made once per session, not once per worker: the first worker to
+    need it makes it under a file lock, and any other waits for it and reads what it wrote.
+    """
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, shared by its workers
+    base = root / "shared-run"
+    base.mkdir(exist_ok=True)
+    data, out, saved = base / "data", base / "reports", base / "result.json"
+    with (base / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not saved.exists():
+            counts = planted_copy(DATA, data)
+            done = run_cli("assess", "--data", str(data), "--out", str(out), "--as-of",
+                           AS_OF.isoformat(), "--quiet", env={"MPLBACKEND": "Agg"})
+            saved.write_text(json.dumps({"args": done.args, "returncode": done.returncode,
+                                         "stdout": done.stdout, "stderr": done.stderr,
+                                         "counts": counts}), encoding="utf-8")
+    record = json.loads(saved.read_text(encoding="utf-8"))
+    result = subprocess.CompletedProcess(record["args"], record["returncode"],
+                                         record["stdout"], record["stderr"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    run_dir = out / AS_OF.isoformat()
+    assert run_dir.is_dir(), sorted(p.name for p in out.iterdir())
+    return SharedRun(data=data, out=out, run_dir=run_dir, result=result,
+                     counts=record["counts"])

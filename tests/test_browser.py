@@ -9,7 +9,6 @@ so an empty list of non-``file:``/``data:`` requests proves the page fetches not
 from __future__ import annotations
 
 import base64
-import contextlib
 import io
 import json
 import os
@@ -21,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import report_fixtures as fx
 from PIL import Image
+from shared_run import SharedRun
 
 from lcopia import report
 
@@ -32,9 +31,13 @@ pytestmark = pytest.mark.skipif(
 
 
 class DevTools:
-    """Minimal DevTools-protocol client over Chromium's debugging pipe."""
+    """Minimal DevTools-protocol client over Chromium's debugging pipe.
 
-    def __init__(self, timeout: float = 60) -> None:
+    ``timeout`` is a hang guard, not a speed limit: only a Chromium that stopped answering
+    ever reaches it, and then the test fails saying so instead of waiting forever.
+    """
+
+    def __init__(self, timeout: float = 300) -> None:
         self.timeout = timeout
         self.profile = tempfile.TemporaryDirectory(prefix="lcopia-cdp-")
         to_chrome_r, self.to_chrome = os.pipe()
@@ -103,13 +106,11 @@ class DevTools:
             pass
 
     def close(self) -> None:
-        with contextlib.suppress(OSError, RuntimeError, TimeoutError, ConnectionError):
-            self.call("Browser.close")
         try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(timeout=10)
+            self.call("Browser.close")  # Chromium exits (and takes its helpers) on this
+        except (OSError, RuntimeError, TimeoutError, ConnectionError):
+            self.proc.kill()  # it stopped answering: stop it
+        self.proc.wait()
         os.close(self.to_chrome)
         os.close(self.from_chrome)
         self.profile.cleanup()
@@ -124,7 +125,7 @@ def open_in_browser(page: Path) -> tuple[list[dict[str, Any]], bytes]:
         for domain in ("Network", "Runtime", "Log", "Page"):
             cdp.call(f"{domain}.enable", session)
         cdp.call("Page.navigate", session, url=page.as_uri())
-        cdp.wait_for("Page.loadEventFired", 60)
+        cdp.wait_for("Page.loadEventFired", cdp.timeout)
         cdp.drain(1.0)  # anything fired late (lazy images, timers) still gets recorded
         shot = cdp.call("Page.captureScreenshot", session, format="png")["data"]
         return cdp.events, base64.b64decode(shot)
@@ -132,10 +133,10 @@ def open_in_browser(page: Path) -> tuple[list[dict[str, Any]], bytes]:
         cdp.close()
 
 
-@pytest.fixture(scope="module")
-def board_run(tmp_path_factory) -> Path:
-    return fx.run_board_notebook(tmp_path_factory.mktemp("browser"),
-                                 "<script>alert(1)</script>", pdf=False)
+@pytest.fixture
+def board_run(shared_run: SharedRun) -> Path:
+    """The suite's shared ``assess`` run folder (script and formula text in its inventory)."""
+    return shared_run.run_dir
 
 
 def _requests(events: list[dict[str, Any]]) -> list[str]:

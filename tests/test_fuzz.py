@@ -3,7 +3,8 @@
 Every example either loads or is refused with an ``LcopiaError`` (what the CLI turns into a
 message and exit code 2); anything else would be a traceback in front of a user. The scan
 fuzzers also plant a patron value in the rows and check no error or report ever repeats it.
-Example counts are bounded and the search is derandomised, so CI sees the same cases each run.
+Example counts come from the hypothesis profile chosen in conftest.py ("quick" in `make test`,
+"full" in `make fuzz`); the search is derandomised, so CI sees the same cases each run.
 """
 
 from __future__ import annotations
@@ -15,15 +16,14 @@ from pathlib import Path
 
 import pytest
 from conftest import AS_OF, DATA
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from lcopia import evidence, web
 from lcopia.errors import InventoryError, LcopiaError
 from lcopia.models import Bundle
 
-FUZZ = settings(max_examples=150, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+FUZZ = settings()  # the loaded profile: example count, derandomised, no deadline
 CANARY = "Quillfeather-7731"
 
 TABLES = {
@@ -178,7 +178,7 @@ def test_any_damage_to_a_json_lines_export_scans_or_is_refused(tmp_path_factory,
     _scan_or_refuse(path, CANARY)
 
 
-@settings(FUZZ, max_examples=60)
+@settings(FUZZ, max_examples=max(10, FUZZ.max_examples * 2 // 5))
 @given(edits=EDITS)
 def test_any_damage_to_a_workbook_scans_or_is_refused(tmp_path_factory, edits):
     path = tmp_path_factory.mktemp("scan") / "sessions.xlsx"

@@ -18,7 +18,8 @@ from typing import Any
 
 import nbformat
 import pytest
-from conftest import AS_OF, DATA, ROOT
+from conftest import AS_OF, DATA, ROOT, run_cli
+from shared_run import SharedRun
 
 from lcopia import run
 from lcopia.errors import InventoryError, RunError, UsageError
@@ -28,6 +29,8 @@ NOTEBOOK_DIR = ROOT / "notebooks"
 EXPORTS = ("board-report.html", "board-report.pdf", "vendor-privacy-policies.html",
            "findings.csv", "findings.json", "action-plan.xlsx")
 PLANTED = 'raise ValueError("planted")'
+# The runner's own per-cell limit, the option under test; not a clock on the test.
+CELL_LIMIT_S = 3
 INJECTION = '\'"; import os; os.system("touch PWNED")\n#'
 
 
@@ -38,14 +41,14 @@ def _env(**extra: str) -> dict[str, str]:
     return env
 
 
-def _assess_cmd(out: Path, notebooks: Path | None = None, data: Path = DATA) -> list[str]:
-    """The CLI, optionally with the runner's notebook folder swapped for a test copy."""
-    args = ["assess", "--data", str(data), "--out", str(out), "--as-of", DAY, "--quiet"]
-    if notebooks is None:
-        return [sys.executable, "-m", "lcopia", *args]
-    code = ("import sys, pathlib, lcopia.run as r; r.NOTEBOOKS = pathlib.Path(sys.argv[1]); "
-            "from lcopia.cli import main; sys.exit(main(sys.argv[2:]))")
-    return [sys.executable, "-c", code, str(notebooks), *args]
+def _assess_args(out: Path, data: Path = DATA, jobs: int = 2) -> list[str]:
+    return ["assess", "--data", str(data), "--out", str(out), "--as-of", DAY, "--quiet",
+            "--jobs", str(jobs)]
+
+
+def _assess_cmd(out: Path, jobs: int = 2) -> list[str]:
+    """The real entry point, in a new process a test can interrupt or kill."""
+    return [sys.executable, "-m", "lcopia", *_assess_args(out, jobs=jobs)]
 
 
 def _tree(folder: Path) -> dict[str, str]:
@@ -65,25 +68,15 @@ def _system_ids() -> list[str]:
         return [row["system_id"] for row in csv.DictReader(fh)]
 
 
-@pytest.fixture(scope="module")
-def sample_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[subprocess.CompletedProcess,
-                                                                  Path]:
-    """One real assessment of the shipped sample, shared by the tests that read it.
-
-    MPLBACKEND=Agg is set on purpose: the notebooks must still keep their figures."""
-    out = tmp_path_factory.mktemp("reports")
-    proc = subprocess.run(_assess_cmd(out), cwd=ROOT, env=_env(MPLBACKEND="Agg"),
-                          capture_output=True, text=True, timeout=600)
-    return proc, out
-
-
 @pytest.fixture
-def previous(sample_run: tuple[subprocess.CompletedProcess, Path], tmp_path: Path) -> Path:
-    """A reports folder holding an earlier good report of the same date."""
-    proc, out = sample_run
-    assert proc.returncode == 0, proc.stderr
+def previous(tmp_path: Path) -> Path:
+    """A reports folder holding an earlier report of the same date: every file a run writes,
+    each with its own bytes, so any change the runner made to it would show in its hash."""
     reports = tmp_path / "reports"
-    shutil.copytree(out / DAY, reports / DAY)
+    folder = reports / DAY
+    (folder / "notebooks").mkdir(parents=True)
+    for name in ("results.json", "manifest.json", *EXPORTS, "notebooks/01_inventory.ipynb"):
+        (folder / name).write_text(f"earlier {name} of {DAY}\n", encoding="utf-8")
     return reports
 
 
@@ -106,6 +99,15 @@ def last_cell(source: str) -> Callable[[Any], None]:
 
 
 @pytest.fixture
+def early_failing_notebooks(tmp_path: Path) -> Path:
+    """A copy of the templates whose evidence notebook (among the first to run) fails in its
+    very first cell: a run that gets past the lock and the clean-up, then stops."""
+    def first_cell(nb: Any) -> None:
+        nb.cells.insert(0, nbformat.v4.new_code_cell(PLANTED))
+    return templates_with(tmp_path, "03_evidence.ipynb", first_cell)
+
+
+@pytest.fixture
 def failing_notebooks(tmp_path: Path) -> Path:
     """A copy of the templates whose system notebook fails in its last cell."""
     return templates_with(tmp_path, "02_system.ipynb", last_cell(PLANTED))
@@ -116,23 +118,23 @@ def _start(cmd: list[str]) -> subprocess.Popen:
                             stderr=subprocess.PIPE, text=True)
 
 
-def _wait_part_way(out: Path, proc: subprocess.Popen, timeout: float = 120) -> Path:
-    """The hidden run folder, once at least one notebook has been executed into it."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+def _wait_part_way(out: Path, proc: subprocess.Popen, notebooks: bool = True) -> Path:
+    """The hidden run folder, once at least one notebook has been executed into it (or, with
+    ``notebooks=False``, once it exists: the run holds the folder's lock by then). The run
+    must still be going then: a run that ends first fails the test, it is not waited on."""
+    while True:
         for tmp in out.glob(run.INCOMPLETE + "*"):
-            if any((tmp / "notebooks").glob("*.ipynb")):
+            if not notebooks or any((tmp / "notebooks").glob("*.ipynb")):
                 return tmp
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.05)
-    raise AssertionError("the run never got part-way")
 
 
 # ----------------------------------------------------------------------------- success
 
 
-def test_assess_writes_a_complete_dated_folder(sample_run) -> None:
-    proc, out = sample_run
+def test_assess_writes_a_complete_dated_folder(shared_run: SharedRun) -> None:
+    proc, out = shared_run.result, shared_run.out
     assert proc.returncode == 0, proc.stderr
     folder = out / DAY
     names = {p.stem for p in (folder / "notebooks").glob("*.ipynb")}
@@ -147,28 +149,29 @@ def test_assess_writes_a_complete_dated_folder(sample_run) -> None:
     assert "Compliance gate:" in proc.stdout and "Traceback" not in proc.stderr
 
 
-def test_manifest_records_inputs_policy_versions_and_times(sample_run) -> None:
-    _, out = sample_run
+def test_manifest_records_inputs_policy_versions_and_times(shared_run: SharedRun) -> None:
+    out, data = shared_run.out, shared_run.data  # the planted copy: its own hashes
     m = json.loads((out / DAY / "manifest.json").read_text(encoding="utf-8"))
     assert m["as_of"] == DAY and m["complete"] is True and m["jobs"] == 2
     for rel in ("inventory/systems.csv", "inventory/flows.csv", "policy/policy.yaml",
                 "evidence/web/catalog-search-leaky.har"):
-        assert m["inputs"][rel] == hashlib.sha256((DATA / rel).read_bytes()).hexdigest()
-    if (DATA / "evidence" / "manifest.yaml").is_file():
+        assert m["inputs"][rel] == hashlib.sha256((data / rel).read_bytes()).hexdigest()
+    if (data / "evidence" / "manifest.yaml").is_file():
         assert "evidence/manifest.yaml" in m["inputs"]
     import yaml
 
-    policy = yaml.safe_load((DATA / "policy" / "policy.yaml").read_text(encoding="utf-8"))
+    policy = yaml.safe_load((data / "policy" / "policy.yaml").read_text(encoding="utf-8"))
     assert (m["policy_id"], m["policy_version"]) == (policy["id"], str(policy["version"]))
     assert set(m["packages"]) >= {"lcopia", "pandas", "papermill", "nbclient", "nbconvert",
-                                  "matplotlib", "pyarrow", "duckdb", "pydantic"}
+                                  "matplotlib", "pyarrow", "pydantic"}
     assert m["python"].count(".") == 2
     ran = {p.stem for p in (out / DAY / "notebooks").glob("*.ipynb")}
     assert set(m["notebooks"]) == ran and all(v > 0 for v in m["notebooks"].values())
 
 
-def test_executed_notebooks_have_no_errors_and_keep_figures_under_agg(sample_run) -> None:
-    _, out = sample_run
+def test_executed_notebooks_have_no_errors_and_keep_figures_under_agg(shared_run: SharedRun
+                                                                      ) -> None:
+    out = shared_run.out
     for path in (out / DAY / "notebooks").glob("*.ipynb"):
         nb = nbformat.read(str(path), as_version=4)
         kinds = [o.output_type for c in nb.cells if c.cell_type == "code" for o in c.outputs]
@@ -178,8 +181,8 @@ def test_executed_notebooks_have_no_errors_and_keep_figures_under_agg(sample_run
                if c.cell_type == "code" for o in c.outputs)
 
 
-def test_system_notebook_shows_its_own_system(sample_run) -> None:
-    _, out = sample_run
+def test_system_notebook_shows_its_own_system(shared_run: SharedRun) -> None:
+    out = shared_run.out
     nb = nbformat.read(str(out / DAY / "notebooks" / "02_system-sms_notices.ipynb"), 4)
     text = json.dumps([c.outputs for c in nb.cells if c.cell_type == "code"])
     assert "FL-CIRC-NOTICES" in text and "FL-CIRC-LOANS" not in text
@@ -253,10 +256,11 @@ def test_injection_attempt_runs_harmlessly_in_a_real_kernel(tmp_path: Path) -> N
 # ----------------------------------------------------------------------------- failures
 
 
-def test_failing_notebook_keeps_previous_report_and_names_the_cell(previous, failing_notebooks):
+def test_failing_notebook_keeps_previous_report_and_names_the_cell(previous, failing_notebooks,
+                                                                  monkeypatch):
     before = _tree(previous / DAY)
-    proc = subprocess.run(_assess_cmd(previous, failing_notebooks), cwd=ROOT, env=_env(),
-                          capture_output=True, text=True, timeout=600)
+    monkeypatch.setattr(run, "NOTEBOOKS", failing_notebooks)
+    proc = run_cli(*_assess_args(previous))
     assert proc.returncode == 2
     assert "notebook 02_system-" in proc.stderr and "failed at cell" in proc.stderr
     assert "ValueError: planted" in proc.stderr and "Traceback" not in proc.stderr
@@ -285,13 +289,13 @@ def test_cell_running_past_the_timeout_is_stopped(tmp_path: Path) -> None:
     folder = templates_with(tmp_path, "03_evidence.ipynb", last_cell(
         "import time\ntime.sleep(120)"))
     cells = len(nbformat.read(str(folder / "03_evidence.ipynb"), as_version=4).cells)
-    started = time.monotonic()
-    with pytest.raises(RunError) as err:
-        run.run_assessment(data=DATA, as_of=AS_OF, out=tmp_path / "reports", jobs=2,
-                           previous=None, progress=False, notebooks=folder, cell_timeout=3)
+    with pytest.raises(RunError) as err:  # one kernel: the evidence notebook runs first
+        run.run_assessment(data=DATA, as_of=AS_OF, out=tmp_path / "reports", jobs=1,
+                           previous=None, progress=False, notebooks=folder,
+                           cell_timeout=CELL_LIMIT_S)
+    # Stopped, not finished: a cell that ran to its end would raise no CellTimeoutError.
     # The cell index is the executed notebook's (one parameters cell injected), as papermill.
     assert err.value.ename == "CellTimeoutError" and err.value.cell == cells
-    assert time.monotonic() - started < 60
 
 
 def test_sigint_part_way_leaves_no_partial_folder_and_previous_intact(previous) -> None:
@@ -299,39 +303,38 @@ def test_sigint_part_way_leaves_no_partial_folder_and_previous_intact(previous) 
     proc = _start(_assess_cmd(previous))
     _wait_part_way(previous, proc)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    _, err = proc.communicate()
     assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
     assert _visible(previous) == [DAY] and _tree(previous / DAY) == before
     assert not list(previous.glob(run.INCOMPLETE + "*"))
 
 
-def test_sigkill_leaves_previous_intact_and_next_run_clears_the_leftover(previous,
-                                                                       failing_notebooks):
+def test_sigkill_leaves_previous_intact_and_next_run_clears_the_leftover(
+        previous, early_failing_notebooks, monkeypatch):
     before = _tree(previous / DAY)
-    proc = _start(_assess_cmd(previous))
+    proc = _start(_assess_cmd(previous, jobs=1))  # one kernel is enough to be part-way
     leftover = _wait_part_way(previous, proc)
     proc.kill()
-    proc.communicate(timeout=60)
+    proc.communicate()
     assert leftover.is_dir() and _visible(previous) == [DAY]
     assert _tree(previous / DAY) == before
     # The next run (here one that fails quickly) removes the killed run's hidden folder.
-    again = subprocess.run(_assess_cmd(previous, failing_notebooks), cwd=ROOT, env=_env(),
-                           capture_output=True, text=True, timeout=600)
+    monkeypatch.setattr(run, "NOTEBOOKS", early_failing_notebooks)
+    again = run_cli(*_assess_args(previous, jobs=1))
     assert again.returncode == 2 and not leftover.exists()
     assert _tree(previous / DAY) == before
 
 
 def test_second_run_into_the_same_folder_is_refused_clearly(previous) -> None:
-    first = _start(_assess_cmd(previous))
+    first = _start(_assess_cmd(previous, jobs=1))  # one kernel is enough to hold the folder
     try:
-        _wait_part_way(previous, first)
-        second = subprocess.run(_assess_cmd(previous), cwd=ROOT, env=_env(),
-                                capture_output=True, text=True, timeout=120)
+        _wait_part_way(previous, first, notebooks=False)
+        second = run_cli(*_assess_args(previous))
         assert second.returncode == 2
         assert "another lcopia assess" in second.stderr and "Traceback" not in second.stderr
     finally:
         first.send_signal(signal.SIGINT)
-        first.communicate(timeout=120)
+        first.communicate()
 
 
 def test_publishing_renames_an_earlier_same_day_report_aside(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import random
 
@@ -91,7 +92,7 @@ def only_flow(a: Assessment, fid: str = "F1"):
     (("payment_card",), False, 3),                 # T3 regulated (407.1500)
     (("titles_borrowed",), False, 3),              # T4 alone, not tied to a name
     (("titles_borrowed", "card_number"), False, 4),  # T2 + T4 linked in one flow
-    (("card_number",), True, 3),                   # minors raise by one
+    (("card_number",), True, 2),                   # open to minors, not about children (S5)
     (("titles_borrowed", "card_number"), True, 4),  # capped at the top of the scale
 ])
 def test_severity_from_tier_and_modifiers(elements, minors, expected):
@@ -100,8 +101,8 @@ def test_severity_from_tier_and_modifiers(elements, minors, expected):
 
 
 def test_identity_and_reading_in_one_system_raise_both_flows():
-    a = score(flows=[flow("F1", elements=("card_number",)),
-                     flow("F2", elements=("titles_borrowed",))])
+    a = score(flows=[flow("F1", elements=("card_number",)),  # joined by the card number (S6)
+                     flow("F2", elements=("titles_borrowed", "card_number"))])
     assert only_flow(a, "F1").severity == 3
     assert only_flow(a, "F2").severity == 4
     assert "in the same system" in " ".join(only_flow(a, "F1").severity_reasons)
@@ -201,7 +202,7 @@ def contract_control() -> Control:
 ])
 def test_vendor_contract_gate(binds, result):
     a = score(systems=[system(external=True, contract_binds_policy=binds[0],
-                              contract_binds_missouri_law=binds[1])],
+                              contract_binds_missouri_law=binds[1], contract_ref="DPA sec. 7")],
               controls=[contract_control()])
     assert a.gate.result == result
     if result == "FAIL":
@@ -371,11 +372,16 @@ def test_a_higher_tier_element_never_lowers_severity(fs, extra):
         only_flow(score(systems=[s], flows=[f])).severity
 
 
-@relaxed
+@functools.cache
+def _sample_in_file_order() -> str:
+    return assess(BASE, AS_OF).to_json()
+
+
+@settings(deadline=None)  # examples from the hypothesis profile (quick, or full in make fuzz)
 @given(st.randoms(use_true_random=False))
 def test_row_order_never_changes_the_output(rnd: random.Random):
     inv = BASE.inventory
     shuffled = inv.model_copy(update={k: rnd.sample(getattr(inv, k), len(getattr(inv, k)))
                                       for k in ("systems", "flows", "answers")})
     assert assess(BASE.model_copy(update={"inventory": shuffled}), AS_OF).to_json() == \
-        assess(BASE, AS_OF).to_json()
+        _sample_in_file_order()

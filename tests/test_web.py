@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
-from conftest import load_script
+from conftest import load_script, run_cli, run_entry_point
 
 from lcopia import cli, web
 from lcopia.errors import EvidenceError, InventoryError, UsageError
@@ -44,8 +43,8 @@ def _capture_secrets(*paths: Path) -> set[str]:
 
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "lcopia", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    """``lcopia ARGS`` in this process, from the repository root."""
+    return run_cli(*args, cwd=ROOT)
 
 
 # ----------------------------------------------------------------------------- HAR builder
@@ -462,7 +461,7 @@ def test_wrong_types_and_deep_nesting_fail_cleanly(tmp_path, capsys):
 def test_bad_capture_via_subprocess_exits_2_with_one_line_and_no_traceback(tmp_path):
     path = tmp_path / "x.har"
     path.write_text("<html>S3CR3TSESSION42</html>")
-    done = _run("web", str(path))
+    done = run_entry_point("web", str(path))
     assert done.returncode == 2
     assert done.stderr.startswith(f"lcopia web: {path}: ")
     assert "Traceback" not in done.stderr and "S3CR3TSESSION42" not in done.stderr
