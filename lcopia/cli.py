@@ -148,8 +148,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
 def cmd_web(args: argparse.Namespace) -> int:
     from lcopia import web
 
-    report = web.audit_files([Path(p) for p in args.files], first_party=args.first_party)
-    _emit(report.model_dump_json(indent=2) if args.format == "json" else web.render_text(report))
+    report = web.audit_files([Path(p) for p in args.files], first_party=args.first_party,
+                             overlay=args.trackers)
+    _emit(report.model_dump_json(indent=2) if args.format == "json" else web.web_text(report))
     return 0
 
 
@@ -377,6 +378,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("files", nargs="+", metavar="FILE.har")
     p.add_argument("--first-party", action="append", metavar="DOMAIN",
                    help="the library's own domain (default: the first page's domain)")
+    p.add_argument("--trackers", type=Path, metavar="FILE",
+                   help="a project's own trackers.yaml, read on top of the packaged list")
     p.add_argument("--format", choices=["json", "text"], default="text",
                    help="text for people, json for programs")
     p.set_defaults(func=cmd_web)

@@ -60,7 +60,9 @@ def compute(data_dir: Path | str | DataDir, as_of: dt.date) -> Results:
     web = None
     if project.har_files():
         web = audit_folder(project.web_captures,
-                           first_party=bundle.inventory.library.website_domains or None)
+                           first_party=bundle.inventory.library.website_domains or None,
+                           overlay=project.trackers_overlay,
+                           systems=bundle.inventory.systems)
     assessment = assess(bundle, as_of, evidence=evidence, web=web)
     result = Results(bundle=bundle, evidence=evidence, web=web, assessment=assessment)
     _cache[key] = result

@@ -218,8 +218,6 @@ def _sha256(path: Path) -> str:
 
 def _inputs(data: Path, results: Any) -> dict[str, str]:
     """sha256 of every input read: inventory files, evidence exports, HAR captures, trackers."""
-    from lcopia import web
-
     found = dict(results.bundle.files)
     evidence = data / "evidence"
     if (evidence / "manifest.yaml").is_file():
@@ -231,8 +229,8 @@ def _inputs(data: Path, results: Any) -> dict[str, str]:
                 found[f"evidence/{scan.file}"] = _sha256(path)
     for har in sorted((evidence / "web").glob("*.har")) if (evidence / "web").is_dir() else []:
         found[f"evidence/web/{har.name}"] = _sha256(har)
-    if results.web is not None and Path(web.DEFAULT_TRACKERS).is_file():
-        found["web/trackers.yaml"] = _sha256(Path(web.DEFAULT_TRACKERS))
+    if results.web is not None:  # the tracker lists read, hashed from the bytes used
+        found.update({f"trackers:{n}": h for n, h in results.web.tracker_files.items()})
     return dict(sorted(found.items()))
 
 
