@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lcopia import evidence  # noqa: E402
-from lcopia.detectors import DIRECT_KINDS  # noqa: E402
+from lcopia.evidence.detectors import DIRECT_KINDS  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "testdata" / "evergreen-concerto"
 SCORED = sorted(DIRECT_KINDS)

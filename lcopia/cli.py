@@ -116,9 +116,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
         date_column=args.date_column,
         retention_days=args.retention_days,
         as_of=args.as_of or dt.date.today(),
+        data_dir=args.data,
     )
     _emit(report.model_dump_json(indent=2) if args.format == "json"
-          else evidence.render_text(report))
+          else evidence.evidence_text(report))
     return 0
 
 
@@ -181,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("scan", help="check export files for identifying data (masked output)")
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA,
+                   help="folder whose policy/scales.yaml sets k, l and sampling (default: data)")
     p.add_argument("--quasi", help="comma-separated quasi-identifier columns (default: inferred)")
     p.add_argument("--k", type=_positive_int, help="k for k-anonymity (default: from policy data)")
     p.add_argument("--sensitive", help="column for l-diversity (title, subject, genre...)")

@@ -178,9 +178,10 @@ def test_default_k_comes_from_the_policy_file_then_falls_back_to_5(tmp_path, mon
     policy.mkdir(parents=True)
     (policy / "scales.yaml").write_text("evidence:\n  k_anonymity: 11\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    assert scan(path, default_k=None).k == 11
+    assert scan(path, default_k=None, data_dir=tmp_path / "data").k == 11
+    assert scan(path, default_k=None).k == 5  # the working directory is never looked in
     (policy / "scales.yaml").unlink()
-    assert scan(path, default_k=None).k == 5
+    assert scan(path, default_k=None, data_dir=tmp_path / "data").k == 5
     assert evidence.evidence_defaults(DATA)["k_anonymity"] == 5
 
 
@@ -424,13 +425,9 @@ def _both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, **kw) -> tuple[str, 
     """The scan of one file read whole, and streamed in many small chunks."""
     opts = {"k": 5, "as_of": AS_OF, "sample_rows": 500}
     opts.update(kw)
-    whole = evidence.scan_file(path, **opts).model_dump_json()
-    monkeypatch.setattr(evidence, "CHUNK_ROWS", 700)
-    monkeypatch.setattr(evidence, "SAMPLE_WINDOW_ROWS", 900)
-    streamed = evidence.scan_file(path, in_memory_max_bytes=0, **opts).model_dump_json()
-    monkeypatch.undo()
-    monkeypatch.setattr(evidence, "SAMPLE_WINDOW_ROWS", 900)
-    whole = evidence.scan_file(path, **opts).model_dump_json()
+    streamed = evidence.scan_file(path, in_memory_max_bytes=0, chunk_rows=700,
+                                  sample_window_rows=900, **opts).model_dump_json()
+    whole = evidence.scan_file(path, sample_window_rows=900, **opts).model_dump_json()
     return whole, streamed
 
 
