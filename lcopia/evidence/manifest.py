@@ -1,7 +1,8 @@
 """The evidence manifest: which export is which flow's, what it claims, and scanning it so.
 
-Read with the loader's strict YAML reader (no duplicate keys, aliases or deep nesting) and
-validated into :class:`Manifest`; every file path must stay inside the evidence folder.
+Read with the shared strict YAML reader (:func:`lcopia.fsio.read_yaml`: no duplicate keys,
+aliases or deep nesting) and validated into :class:`Manifest`; every file path must stay
+inside the evidence folder.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from lcopia.evidence.scan import (
     _MissingColumn,
     scan_file,
 )
+from lcopia.fsio import read_yaml
 from lcopia.models import Bundle
 
 
@@ -57,8 +59,6 @@ def load_manifest(evidence_dir: Path) -> Manifest:
     if not path.is_file():
         raise InventoryError([Problem(label, None, "a manifest listing each export, its flow "
                                       "and what it claims to be (see data/evidence/README.md)")])
-    from lcopia.load import read_yaml  # load -> scoring -> evidence: imported when used
-
     raw = read_yaml(path, label)
     try:
         return Manifest.model_validate(raw)

@@ -52,6 +52,7 @@ from lcopia.evidence.models import (
     RetentionCheck,
 )
 from lcopia.evidence.tables import Source, _RetryAs, open_source
+from lcopia.fsio import read_yaml
 
 #: Used only when no data folder is given or its policy/scales.yaml is absent; the policy
 #: file's ``evidence:`` section is the authority.
@@ -86,8 +87,6 @@ def evidence_defaults(data_dir: Path | None) -> dict[str, int]:
     path = data_dir / "policy" / "scales.yaml"
     if not path.is_file():
         return out
-    from lcopia.load import read_yaml  # load -> scoring -> evidence: imported when used
-
     data = read_yaml(path, str(path))
     section = data.get("evidence") if isinstance(data, dict) else None
     if isinstance(section, dict):
