@@ -1395,3 +1395,58 @@ def looks_like_value(cell: str) -> bool:
     if text.isdigit() and len(text) >= 5:
         return True
     return bool(_match(arr, PATTERNS["card_digits"])[0].as_py())
+
+
+_LONG_DIGITS = re.compile(r"\d{7,}")
+
+
+def header_identifier(cell: str) -> str | None:
+    """The identifier kind a column name or JSON key itself is, or None for a plain name.
+
+    A name is screened like a value: an e-mail address, a phone, SSN, IP or card number, a
+    long digit run (a patron barcode), a street address, or a person's full name (given name
+    known, no column-name hint) as a name means the file is keyed by patrons.
+    """
+    text = cell.strip()
+    if not text or len(text) > 512:
+        return "free_text_pii" if len(text) > 512 else None
+    arr = pa.array([text], pa.string())
+    for kind, key in (("email", "email"), ("phone", "phone"), ("government_id", "ssn"),
+                      ("ip_address", "ipv4"), ("ip_address", "ipv6")):
+        if _match(arr, PATTERNS[key])[0].as_py():
+            return kind
+    if _match(arr, EMBEDDED["email"])[0].as_py():
+        return "email"
+    if _payment_mask(arr)[0]:
+        return "payment_card"
+    if _LONG_DIGITS.search(text) or (text.isdigit() and len(text) >= 5):
+        return "card_barcode"
+    if any(_match(arr, EMBEDDED[k])[0].as_py() for k in ("phone", "government_id")):
+        return "free_text_pii"
+    if _match(arr, PATTERNS["street"])[0].as_py():
+        return "street_address"
+    if not name_hints(text) and _full_name_mask(arr)[0]:
+        return "person_name"
+    return None
+
+
+def same_kind_as(cell: str, below: list[str]) -> bool:
+    """Whether a first-row cell is of the kind the values under it are (so it is data).
+
+    Names by shape (a "Firstname Lastname" above a column of names), numbers above numbers
+    (a year above counts is a header), identifiers and dates by their rules.
+    """
+    sample = pa.array(below, pa.string())
+    verdict = classify("", sample)
+    one = pa.array([cell], pa.string())
+    if verdict.kind == "person_name":
+        return bool(_match(one, PATTERNS["full_name"])[0].as_py()) or bool(
+            _person_name_rule(one, BarcodeConfig(), None)[0])
+    if verdict.kind in RULES and not RULES[verdict.kind].label and verdict.confidence != "low":
+        if verdict.kind in ("count", "age", "birth_year", "zip") and _match(
+                one, PATTERNS["year"])[0].as_py():
+            return False  # "2024" above counts: a pivot table's header
+        return bool(confirm_mask(verdict.kind, one, None, verdict.learnt)[0])
+    digits = _match(sample, PATTERNS["digits"]).to_numpy(zero_copy_only=False)
+    return bool(digits.mean() >= 0.9 and cell.isdigit()
+                and not _match(one, PATTERNS["year"])[0].as_py())

@@ -31,9 +31,14 @@ class ColumnScan(Result):
         description="Shape-only mask; see lcopia.evidence.detectors.mask_example for why it cannot "
         "reconstruct a value.")
     embedded: list[str] = Field([], description="For free text: identifier kinds found inside.")
+    header_kind: str | None = Field(
+        None, description="The identifier kind the column's own name was (an e-mail address "
+        "as a JSON key, a card number as a header cell); the name is replaced by column_N.")
 
     @property
     def identifying(self) -> bool:
+        if self.header_kind in DIRECT_KINDS:
+            return True
         return self.kind in DIRECT_KINDS and self.confidence in ("high", "medium") and (
             self.matches > 0)
 
@@ -64,6 +69,8 @@ class FileScan(Result):
     flow_id: str | None = None
     claims: Claims | None = None
     format: str
+    sha256: str | None = Field(None, description="sha256 of the bytes actually scanned "
+                               "(hashed while reading), for the run manifest.")
     encoding: str | None = None
     delimiter: str | None = None
     rows: int

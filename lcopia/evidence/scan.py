@@ -564,8 +564,10 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
             name=c, kind=kind, by=v.by, match_share=share, matches=matches, non_empty=n,
             confidence=conf, masked_example=example, embedded=list(v.embedded)))
 
+    for col in columns:
+        col.header_kind = src.header_kinds.get(col.name)
     scan = FileScan(
-        file=src.display, flow_id=flow_id, claims=claims, format=src.format,
+        file=src.display, flow_id=flow_id, claims=claims, format=src.format, sha256=src.sha256,
         encoding=src.encoding, delimiter=src.delimiter, rows=rows,
         rows_skipped=src.rows_skipped, header_missing=src.header_missing, columns=columns,
         quasi_identifiers=qi, quasi_inferred=inferred, k=k, count_column=count_column,
@@ -628,6 +630,16 @@ def _issues(scan: FileScan) -> list[EvidenceIssue]:
     check_reid = claims_safe or (scan.claims is None and not identifying)
     if claims_safe:
         for c in identifying:
+            if c.header_kind in DIRECT_KINDS:
+                what = (c.header_kind or "").replace("_", " ")
+                issues.append(EvidenceIssue(
+                    kind="identifier_in_statistics", hard=True, column=c.name,
+                    count=max(c.non_empty, 1),
+                    detail=(f"The file claims to be {scan.claims} but the name of column "
+                            f"'{c.name}' is itself a {what} (not shown): the file is keyed by "
+                            f"a patron's identifier, filled in {_fmt(c.non_empty)} row(s)."),
+                    control_hint=CONTROL_STATISTICS))
+                continue
             issues.append(EvidenceIssue(
                 kind="identifier_in_statistics", hard=True, column=c.name, count=c.matches,
                 detail=(f"The file claims to be {scan.claims} but column '{c.name}' holds "

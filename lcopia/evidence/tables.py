@@ -18,8 +18,11 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import hashlib
 import io
 import json
+import os
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +35,8 @@ import pyarrow.parquet as pq
 from charset_normalizer import from_bytes
 
 from lcopia.errors import EvidenceError
-from lcopia.evidence.detectors import looks_like_value
+from lcopia.evidence import detectors
+from lcopia.fsio import FileProblem, file_kind_problem, require_regular_file
 
 HEAD_BYTES = 64 * 1024
 BLOCK_BYTES = 1 << 20  # 1 MiB CSV blocks: fastest streaming block size measured here
@@ -40,10 +44,102 @@ BLOCK_BYTES = 1 << 20  # 1 MiB CSV blocks: fastest streaming block size measured
 #: fewer chunks per column means 8x fewer steps for every later per-chunk numpy pass.
 WHOLE_BLOCK_BYTES = 8 << 20
 ROW_CHUNK = 65_536  # rows per batch for formats parsed in Python (XLSX, JSON lines)
-MAX_JSON_ARRAY_BYTES = 256 * 1024 * 1024
+
+# Limits: past any of them a file is refused with a message (exit 2), never read on until
+# memory runs out. Each is far above what a library system exports.
+#: A whole-file JSON array is parsed at once (about 10x its size in memory): keep it small.
+MAX_JSON_ARRAY_BYTES = 32 << 20
+#: One JSON line (one record) or one CSV row.
+MAX_LINE_BYTES = 16 << 20
+#: Distinct columns (JSON keys): an export keyed by patrons would otherwise grow one per row.
+MAX_COLUMNS = 4096
+#: XLSX and Parquet are read from one in-memory snapshot of the file (hashed as read).
+MAX_SNAPSHOT_BYTES = 512 << 20
+#: XLSX parts: entries, their total unpacked size, their packing ratio, the shared strings.
+XLSX_MAX_ENTRIES = 10_000
+XLSX_MAX_UNPACKED = 2 << 30
+XLSX_MAX_RATIO = 200  # unpacked/packed, for parts above XLSX_RATIO_FLOOR
+XLSX_RATIO_FLOOR = 8 << 20
+XLSX_MAX_SHARED_BYTES = 256 << 20
+XLSX_MAX_SHARED_STRINGS = 4_000_000
+#: A single cell value (a shared string, a JSON value).
+MAX_VALUE_BYTES = 1 << 20
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
 class _RetryAs(Exception):
     """Internal: the file is not valid UTF-8 after all; read it again as Windows-1252."""
+
+
+def _refuse_special(path: Path, display: str) -> int:
+    """The file's size, after refusing links, FIFOs, devices and sockets by ``lstat``.
+
+    Checked before any open, so a named pipe can never block a read (a blocked read in a
+    worker thread ignores Ctrl-C) and a link can never bring in a file from elsewhere.
+    """
+    try:
+        return require_regular_file(path, display, missing="no such file").st_size
+    except FileProblem as exc:
+        raise EvidenceError(display, exc.expected.split(";")[0],
+                            "Point lcopia at the exported file itself") from None
+
+
+def _open_fd(path: Path, display: str) -> io.BufferedReader:
+    """Open without following links or blocking, and check again what was opened."""
+    try:
+        fd = os.open(path, READ_FLAGS)
+    except OSError:
+        raise EvidenceError(display, "cannot be opened for reading",
+                            "Check the file's permissions") from None
+    why = file_kind_problem(os.fstat(fd).st_mode)  # swapped after lstat: check again
+    if why:
+        os.close(fd)
+        raise EvidenceError(display, why.split(";")[0], "Point lcopia at the exported file itself")
+    os.set_blocking(fd, True)
+    return os.fdopen(fd, "rb")
+
+
+class HashingReader(io.RawIOBase):
+    """A file read once, front to back, hashed as it goes: the hash is of the bytes scanned.
+
+    Hashing while reading (not before or after) is what makes the run manifest's hash name
+    the bytes the scan saw, even if the file is replaced during the run.
+    """
+
+    def __init__(self, path: Path, display: str) -> None:
+        super().__init__()
+        self._fh = _open_fd(path, display)
+        self._digest = hashlib.sha256()
+        self.size = 0
+        self.first = bytearray()  # the first HEAD_BYTES, to compare with the sniffed head
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        n = self._fh.readinto(buffer)
+        if n:
+            self._digest.update(memoryview(buffer)[:n])
+            if len(self.first) < HEAD_BYTES:
+                self.first += memoryview(buffer)[:min(n, HEAD_BYTES - len(self.first))]
+            self.size += n
+        return n or 0
+
+    def hexdigest(self) -> str:
+        return self._digest.hexdigest()
+
+    def close(self) -> None:
+        self._fh.close()
+        super().close()
+
+
+def _snapshot(path: Path, display: str, what: str) -> tuple[bytes, str]:
+    """The whole file in memory (size-limited) and its sha256: one copy to parse and hash."""
+    with _open_fd(path, display) as fh:
+        data = fh.read(MAX_SNAPSHOT_BYTES + 1)
+    if len(data) > MAX_SNAPSHOT_BYTES:
+        raise EvidenceError(display, f"is larger than the {MAX_SNAPSHOT_BYTES >> 20} MiB an "
+                            f"{what} file may be", "Export the data as CSV instead")
+    return data, hashlib.sha256(data).hexdigest()
 
 
 @dataclass
@@ -59,6 +155,21 @@ class Source:
     header_missing: bool = False
     notes: list[str] = field(default_factory=list)
     rows_skipped: int = 0
+    #: masked column name -> identifier kind, for column names that were themselves
+    #: identifiers (an e-mail address as a JSON key); the name itself is never kept
+    header_kinds: dict[str, str] = field(default_factory=dict)
+    #: sha256 of the bytes the last complete read saw (None until one finished)
+    sha256: str | None = None
+    head: bytes = b""
+    keys: list[str] = field(default_factory=list, repr=False)  # JSON keys, in column order
+    snapshot: bytes | None = field(default=None, repr=False)
+
+    def _finish(self, digest: str, head: bytes) -> None:
+        """Record the hash of a complete read; refuse a file that changed since it was opened."""
+        if self.head and head[:len(self.head)] != self.head:
+            raise EvidenceError(self.display, "changed while it was being scanned",
+                                "Scan it again once nothing is writing to it")
+        self.sha256 = digest
 
     def batches(self) -> Iterator[pa.RecordBatch]:
         """Record batches of string columns named ``self.columns``; raises EvidenceError."""
@@ -85,11 +196,18 @@ class Source:
         # cut inside a quoted note silently yields wrong rows (seen here: 150,000 rows with
         # a newline in every other note, 2 rows garbled, no error). It costs ~0.1 s per 1M.
         skipped = [0]
+        reader = HashingReader(self.path, self.display)
         try:
-            table = pacsv.read_csv(self.path, **self._csv_options(skipped, streaming=False))
+            table = pacsv.read_csv(reader, **self._csv_options(skipped, streaming=False))
+            rest = reader.read(1)  # pyarrow stops at the end; make sure every byte was hashed
+            if rest:
+                raise pa.ArrowInvalid("trailing bytes")
         except (pa.ArrowInvalid, pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
             raise self._csv_error(exc) from None
+        finally:
+            reader.close()
         self.rows_skipped = skipped[0]
+        self._finish(reader.hexdigest(), bytes(reader.first))
         return table
 
     # ------------------------------------------------------------------ csv
@@ -126,14 +244,20 @@ class Source:
 
     def _csv_batches(self) -> Iterator[pa.RecordBatch]:
         skipped = [0]
+        raw = HashingReader(self.path, self.display)
         try:
-            reader = pacsv.open_csv(self.path, **self._csv_options(skipped, streaming=True))
+            reader = pacsv.open_csv(raw, **self._csv_options(skipped, streaming=True))
             for batch in reader:
                 self.rows_skipped = skipped[0]
                 yield batch
             self.rows_skipped = skipped[0]
+            while raw.read(1 << 20):  # hash any bytes the parser did not need
+                pass
         except (pa.ArrowInvalid, pa.ArrowException, UnicodeDecodeError, ValueError) as exc:
             raise self._csv_error(exc) from None
+        finally:
+            raw.close()
+        self._finish(raw.hexdigest(), bytes(raw.first))
 
 
 # ----------------------------------------------------------------------------- sniffing
@@ -208,24 +332,71 @@ def _unique_names(cells: list[str]) -> list[str]:
     return names
 
 
-def _header_is_data(cells: list[str]) -> bool:
-    return any(looks_like_value(c) for c in cells if c.strip())
+def _header_is_data(cells: list[str], rest: list[list[str]] | None = None) -> bool:
+    """Whether the first row is data, not column names (then the file has no header row).
+
+    Data looks like values: an identifier, a date, a long number, a person's name; or a cell
+    of the same kind as the values under it (a name above names, a number above numbers).
+    Cells a name hint recognises ("Patron Name", "Email") are column names.
+    """
+    filled = [c.strip() for c in cells if c.strip()]
+    if any(detectors.looks_like_value(c) for c in filled):
+        return True
+    if any(detectors.header_identifier(c) for c in filled):
+        return True
+    rest = [r for r in (rest or []) if len(r) == len(cells)]
+    if len(rest) < 2:
+        return False
+    for j, cell in enumerate(cells):
+        text = cell.strip()
+        if not text or detectors.name_hints(text):
+            continue
+        below = [r[j].strip() for r in rest if r[j].strip()]
+        if len(below) < 2:
+            continue
+        if detectors.same_kind_as(text, below):
+            return True
+    return False
 
 
-def _magic(path: Path) -> bytes:
-    with path.open("rb") as fh:
+def _screen_names(cells: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Column names with any that is itself an identifier replaced by ``column_N``.
+
+    A JSON export keyed by patrons' e-mail addresses, or a header cell holding a card number,
+    would otherwise carry that value into every report that names the column.
+    """
+    screened: list[str] = []
+    kinds: dict[int, str] = {}
+    for i, cell in enumerate(cells, start=1):
+        kind = detectors.header_identifier(cell)
+        if kind is None:
+            screened.append(cell)
+        else:
+            screened.append("")
+            kinds[i] = kind
+    names = _unique_names(screened)
+    return names, {names[i - 1]: kind for i, kind in kinds.items()}
+
+
+def _header_note(src: Source) -> None:
+    if src.header_kinds:
+        kinds = ", ".join(sorted({k.replace("_", " ") for k in src.header_kinds.values()}))
+        n = len(src.header_kinds)
+        src.notes.append(f"{n} column name(s) were themselves identifiers ({kinds}); they are "
+                         "not shown: such columns are named column_N here")
+
+
+def _magic(path: Path, display: str) -> bytes:
+    with _open_fd(path, display) as fh:
         return fh.read(HEAD_BYTES)
 
 
 def open_source(path: Path, display: str | None = None) -> Source:
     """Identify the format and columns of an evidence file; reads only its first bytes."""
     display = display or path.name
-    if not path.exists():
-        raise EvidenceError(display, "no such file", "Check the path and the file name")
-    if path.is_dir():
-        raise EvidenceError(display, "is a folder, not a file", "Name the export file itself")
+    _refuse_special(path, display)
     try:
-        head = _magic(path)
+        head = _magic(path, display)
     except OSError:
         raise EvidenceError(display, "cannot be opened for reading",
                             "Check the file's permissions") from None
@@ -233,12 +404,19 @@ def open_source(path: Path, display: str | None = None) -> Source:
         raise EvidenceError(display, "is empty", "Export the file again; it holds no bytes")
     suffix = path.suffix.lower()
     if head.startswith(b"PK\x03\x04") or suffix in (".xlsx", ".xlsm"):
-        return _open_xlsx(path, display, head)
+        src = _open_xlsx(path, display, head)
+        src.head = head
+        return src
     if head.startswith(b"PAR1") or suffix == ".parquet":
-        return _open_parquet(path, display)
+        src = _open_parquet(path, display)
+        src.head = head
+        return src
     if suffix in (".jsonl", ".ndjson", ".json"):
-        return _open_jsonl(path, display, head)
-    return _open_csv(path, display, head, tsv=suffix in (".tsv", ".tab"))
+        src = _open_jsonl(path, display, head)
+    else:
+        src = _open_csv(path, display, head, tsv=suffix in (".tsv", ".tab"))
+    src.head = head
+    return src
 
 
 def _open_csv(path: Path, display: str, head: bytes, *, tsv: bool,
@@ -259,18 +437,30 @@ def _open_csv(path: Path, display: str, head: bytes, *, tsv: bool,
         encoding = "cp1252"
     text = text.lstrip("\ufeff")
     delimiter = _sniff_delimiter(text, "\t" if tsv else ",")
+    rows: list[list[str]] = []
     try:
-        first = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+        lines = text.splitlines(keepends=True)
+        complete = "".join(lines[:-1] if len(lines) > 1 else lines)  # last line may be cut
+        for row in csv.reader(io.StringIO(complete), delimiter=delimiter):
+            rows.append(row)
+            if len(rows) == 50:
+                break
     except csv.Error:
-        first = []
+        rows = rows[:1]
+    first = rows[0] if rows else []
     if not first or all(not c.strip() for c in first):
         raise EvidenceError(display, "has no header row or data in its first line",
                             "Remove blank lines at the top of the export")
-    header_missing = _header_is_data(first)
-    columns = ([f"column_{i}" for i in range(1, len(first) + 1)] if header_missing
-               else _unique_names(first))
+    header_missing = _header_is_data(first, rows[1:])
+    kinds: dict[str, str] = {}
+    if header_missing:
+        columns = [f"column_{i}" for i in range(1, len(first) + 1)]
+    else:
+        columns, kinds = _screen_names(first)
     src = Source(path, display, "tsv" if delimiter == "\t" else "csv", columns,
-                 encoding=encoding, delimiter=delimiter, header_missing=header_missing)
+                 encoding=encoding, delimiter=delimiter, header_missing=header_missing,
+                 header_kinds=kinds)
+    _header_note(src)
     if header_missing:
         src.notes.append("the first row looks like data, not column names: the file seems to "
                          "lack a header, so columns are shown as column_1, column_2, ...")
@@ -312,9 +502,80 @@ def _cell_text(value: object) -> str | None:
     return text if text.strip() else None
 
 
-def _load_workbook(path: Path, display: str):  # type: ignore[no-untyped-def]
+def _xlsx_refuse(display: str, why: str) -> EvidenceError:
+    return EvidenceError(display, f"is refused: {why}",
+                         "Export the data again as CSV; if the workbook came from outside the "
+                         "library, do not open it")
+
+
+def _check_xlsx_parts(data: bytes, display: str) -> None:
+    """Refuse a workbook whose parts would unpack past the limits, before openpyxl sees it.
+
+    openpyxl unpacks the shared strings into one list at open: a 1 MB file holding one 1 GiB
+    string took 12.7 GB of memory, and 88 KB of two million empty strings took 52 s. The zip
+    directory gives each part's packed and unpacked size; the shared strings are then counted
+    as a stream, never held.
+    """
     try:
-        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        infos = zf.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise EvidenceError(display, "is not a readable XLSX workbook (damaged or cut short)",
+                            "Open it in a spreadsheet program and save it again") from None
+    if len(infos) > XLSX_MAX_ENTRIES:
+        raise _xlsx_refuse(display, f"it has more than {XLSX_MAX_ENTRIES:,} parts")
+    total = 0
+    for info in infos:
+        total += info.file_size
+        if total > XLSX_MAX_UNPACKED:
+            raise _xlsx_refuse(display, f"it unpacks to more than {XLSX_MAX_UNPACKED >> 30} GiB")
+        if info.file_size > XLSX_RATIO_FLOOR and (
+                info.file_size > XLSX_MAX_RATIO * max(info.compress_size, 1)):
+            raise _xlsx_refuse(display, f"a part unpacks to more than {XLSX_MAX_RATIO} times its "
+                               "packed size (a zip bomb)")
+        if info.filename.lower().endswith("sharedstrings.xml"):
+            if info.file_size > XLSX_MAX_SHARED_BYTES:
+                raise _xlsx_refuse(display, "its shared strings unpack to more than "
+                                   f"{XLSX_MAX_SHARED_BYTES >> 20} MiB")
+            _count_shared_strings(zf, info, display)
+
+
+def _count_shared_strings(zf: zipfile.ZipFile, info: zipfile.ZipInfo, display: str) -> None:
+    """Stream the shared strings: refuse too many, or one longer than MAX_VALUE_BYTES."""
+    count = 0
+    gap = 0  # bytes since the last string started
+    tail = b""
+    read = 0
+    try:
+        with zf.open(info) as fh:
+            while chunk := fh.read(1 << 20):
+                read += len(chunk)
+                if read > XLSX_MAX_SHARED_BYTES:
+                    raise _xlsx_refuse(display, "its shared strings unpack to more than "
+                                       f"{XLSX_MAX_SHARED_BYTES >> 20} MiB")
+                text = tail + chunk
+                found = text.count(b"<si>") + text.count(b"<si ")
+                found -= tail.count(b"<si>") + tail.count(b"<si ")
+                count += found
+                last = max(text.rfind(b"<si>"), text.rfind(b"<si "))
+                gap = len(text) - last if last >= 0 else gap + len(chunk)
+                if gap > MAX_VALUE_BYTES + 4096:
+                    raise _xlsx_refuse(display, "one cell holds more than "
+                                       f"{MAX_VALUE_BYTES >> 20} MiB of text")
+                if count > XLSX_MAX_SHARED_STRINGS:
+                    raise _xlsx_refuse(display, "it holds more than "
+                                       f"{XLSX_MAX_SHARED_STRINGS:,} distinct strings")
+                tail = chunk[-3:]
+    except EvidenceError:
+        raise
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, RuntimeError):
+        raise EvidenceError(display, "is not a readable XLSX workbook (damaged or cut short)",
+                            "Open it in a spreadsheet program and save it again") from None
+
+
+def _load_workbook(data: bytes, display: str):  # type: ignore[no-untyped-def]
+    try:
+        return openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:  # openpyxl raises many types (BadZipFile, KeyError, XML errors)
         raise EvidenceError(display, "is not a readable XLSX workbook (damaged or cut short)",
                             "Open it in a spreadsheet program and save it again as .xlsx, "
@@ -325,12 +586,15 @@ def _open_xlsx(path: Path, display: str, head: bytes) -> Source:
     if not head.startswith(b"PK\x03\x04"):
         raise EvidenceError(display, "has an .xlsx name but is not a workbook",
                             "Export the data again as .xlsx or CSV")
-    wb = _load_workbook(path, display)
+    data, digest = _snapshot(path, display, "XLSX")
+    _check_xlsx_parts(data, display)
+    wb = _load_workbook(data, display)
     try:
         ws = wb.worksheets[0]
-        first_row: list[str] = []
-        for row in ws.iter_rows(max_row=1, values_only=True):
-            first_row = ["" if v is None else (_cell_text(v) or "") for v in row]
+        first: list[list[str]] = []
+        for row in ws.iter_rows(max_row=50, values_only=True):
+            first.append(["" if v is None else (_cell_text(v) or "") for v in row])
+        first_row = first[0] if first else []
         sheets = len(wb.worksheets)
     except Exception:
         raise EvidenceError(display, "is not a readable XLSX workbook (damaged or cut short)",
@@ -342,10 +606,15 @@ def _open_xlsx(path: Path, display: str, head: bytes) -> Source:
     if not first_row:
         raise EvidenceError(display, "has an empty first sheet",
                             "Put the export on the first sheet, with column names in row 1")
-    header_missing = _header_is_data(first_row)
-    columns = ([f"column_{i}" for i in range(1, len(first_row) + 1)] if header_missing
-               else _unique_names(first_row))
-    src = Source(path, display, "xlsx", columns, header_missing=header_missing)
+    header_missing = _header_is_data(first_row, [r[:len(first_row)] for r in first[1:]])
+    kinds: dict[str, str] = {}
+    if header_missing:
+        columns = [f"column_{i}" for i in range(1, len(first_row) + 1)]
+    else:
+        columns, kinds = _screen_names(first_row)
+    src = Source(path, display, "xlsx", columns, header_missing=header_missing,
+                 header_kinds=kinds, snapshot=data, sha256=digest)
+    _header_note(src)
     if sheets > 1:
         src.notes.append(f"the workbook has {sheets} sheets; only the first was scanned")
     if header_missing:
@@ -355,7 +624,10 @@ def _open_xlsx(path: Path, display: str, head: bytes) -> Source:
 
 
 def _xlsx_batches(src: Source) -> Iterator[pa.RecordBatch]:
-    wb = _load_workbook(src.path, src.display)
+    if src.snapshot is None:
+        src.snapshot, src.sha256 = _snapshot(src.path, src.display, "XLSX")
+        _check_xlsx_parts(src.snapshot, src.display)
+    wb = _load_workbook(src.snapshot, src.display)
     width = len(src.columns)
     try:
         rows = wb.worksheets[0].iter_rows(min_row=1 if src.header_missing else 2,
@@ -394,13 +666,20 @@ def _batch(buf: list[list[str | None]], names: list[str]) -> pa.RecordBatch:
 
 
 def _open_parquet(path: Path, display: str) -> Source:
+    data, digest = _snapshot(path, display, "Parquet")
     try:
-        schema = pq.ParquetFile(path).schema_arrow
+        schema = pq.ParquetFile(pa.BufferReader(data)).schema_arrow
     except Exception:
         raise EvidenceError(display, "is not a readable Parquet file (damaged or cut short)",
                             "Export the data again") from None
-    names = _unique_names([f.name for f in schema])
-    return Source(path, display, "parquet", names)
+    if len(schema) > MAX_COLUMNS:
+        raise EvidenceError(display, f"has more than {MAX_COLUMNS:,} columns",
+                            "Export only the columns the flow sends")
+    names, kinds = _screen_names([f.name for f in schema])
+    src = Source(path, display, "parquet", names, header_kinds=kinds, snapshot=data,
+                 sha256=digest)
+    _header_note(src)
+    return src
 
 
 def _to_text(arr: pa.Array) -> pa.Array:
@@ -428,8 +707,10 @@ def _to_text(arr: pa.Array) -> pa.Array:
 
 
 def _parquet_batches(src: Source) -> Iterator[pa.RecordBatch]:
+    if src.snapshot is None:
+        src.snapshot, src.sha256 = _snapshot(src.path, src.display, "Parquet")
     try:
-        pf = pq.ParquetFile(src.path)
+        pf = pq.ParquetFile(pa.BufferReader(src.snapshot))
         for batch in pf.iter_batches(batch_size=ROW_CHUNK * 2):
             cols = [_to_text(batch.column(i)) for i in range(batch.num_columns)]
             cols = [pc.if_else(pc.equal(c, ""), pa.scalar(None, pa.string()), c) for c in cols]
@@ -455,44 +736,99 @@ def _json_text(value: object) -> str | None:
     return text if text.strip() else None
 
 
-def _json_records(path: Path, display: str) -> Iterator[dict[str, object]]:
-    """Objects from JSON lines, or from one top-level JSON array (size-limited)."""
-    with path.open("rb") as fh:
-        first = fh.read(1024).lstrip(codecs.BOM_UTF8).lstrip()
-    if first.startswith(b"["):
-        if path.stat().st_size > MAX_JSON_ARRAY_BYTES:
-            raise EvidenceError(display, "is one large JSON array",
-                                "Export it as JSON lines (one object a line) instead")
-        try:
-            data = json.loads(path.read_bytes().decode("utf-8-sig"))
-        except (ValueError, UnicodeDecodeError):
-            raise EvidenceError(display, "is not valid JSON",
-                                "Export the data again as JSON lines") from None
-        if not isinstance(data, list):
-            raise EvidenceError(display, "is JSON but not a list of records",
+def _lines(reader: HashingReader, display: str) -> Iterator[tuple[int, bytes]]:
+    """Numbered lines, each at most MAX_LINE_BYTES: one long line never fills memory."""
+    buffered = io.BufferedReader(reader, buffer_size=1 << 20)
+    lineno = 0
+    while True:
+        raw = buffered.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        lineno += 1
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            raise EvidenceError(display, f"line {lineno} is longer than "
+                                f"{MAX_LINE_BYTES >> 20} MiB (one record cannot be that long)",
+                                "Export the data again as JSON lines, one record a line")
+        yield lineno, raw
+
+
+def _json_records(path: Path, display: str, digest: list[str]
+                  ) -> Iterator[dict[str, object]]:
+    """Objects from JSON lines, or from one top-level JSON array (size-limited).
+
+    The file is read once, front to back, through a hashing reader; when every record was
+    read, its sha256 is appended to ``digest``.
+    """
+    reader = HashingReader(path, display)
+    try:
+        first = reader.read(1024) or b""
+        array = first.lstrip(codecs.BOM_UTF8).lstrip().startswith(b"[")
+        if array:
+            data = first + (reader.read(MAX_JSON_ARRAY_BYTES) or b"")
+            if len(data) > MAX_JSON_ARRAY_BYTES or reader.read(1):
+                raise EvidenceError(display, "is one JSON array larger than "
+                                    f"{MAX_JSON_ARRAY_BYTES >> 20} MiB",
+                                    "Export it as JSON lines (one object a line) instead")
+            yield from _json_array(data, display)
+        else:
+            yield from _json_lines(first, reader, display)
+        digest.append(reader.hexdigest())
+    finally:
+        reader.close()
+
+
+def _json_array(data: bytes, display: str) -> Iterator[dict[str, object]]:
+    try:
+        records = json.loads(data.decode("utf-8-sig"))
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise EvidenceError(display, "is not valid JSON",
+                            "Export the data again as JSON lines") from None
+    if not isinstance(records, list):
+        raise EvidenceError(display, "is JSON but not a list of records",
+                            "Export one object per record")
+    for i, rec in enumerate(records, start=1):
+        if not isinstance(rec, dict):
+            raise EvidenceError(display, f"record {i} is not an object",
                                 "Export one object per record")
-        for i, rec in enumerate(data, start=1):
-            if not isinstance(rec, dict):
-                raise EvidenceError(display, f"record {i} is not an object",
-                                    "Export one object per record")
-            yield rec
-        return
-    with path.open("rb") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            line = raw.strip()
-            if lineno == 1:
-                line = line.lstrip(codecs.BOM_UTF8)
-            if not line:
-                continue
-            try:
-                rec = json.loads(line.decode("utf-8"))
-            except (ValueError, UnicodeDecodeError):
-                raise EvidenceError(display, f"line {lineno} is not valid JSON (it may be cut "
-                                    "short)", "Export the data again as JSON lines") from None
-            if not isinstance(rec, dict):
-                raise EvidenceError(display, f"line {lineno} is not a JSON object",
-                                    "Export one object per line") from None
-            yield rec
+        yield rec
+
+
+class _Prefixed(io.RawIOBase):
+    """Bytes already read from a reader, then the rest of that reader."""
+
+    def __init__(self, first: bytes, reader: HashingReader) -> None:
+        super().__init__()
+        self._first, self._reader = memoryview(first), reader
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
+        if self._first.nbytes:
+            n = min(len(buffer), self._first.nbytes)
+            buffer[:n] = self._first[:n]
+            self._first = self._first[n:]
+            return n
+        return self._reader.readinto(buffer)
+
+
+def _json_lines(first: bytes, reader: HashingReader, display: str
+                ) -> Iterator[dict[str, object]]:
+    for lineno, raw in _lines(_Prefixed(first, reader), display):  # type: ignore[arg-type]
+        line = raw.strip()
+        if lineno == 1:
+            line = line.lstrip(codecs.BOM_UTF8)
+        if not line:
+            continue
+        try:
+            rec = json.loads(line.decode("utf-8"))
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise EvidenceError(display, f"line {lineno} is not valid JSON (it may be cut "
+                                "short)", "Export the data again as JSON lines") from None
+        if not isinstance(rec, dict):
+            raise EvidenceError(display, f"line {lineno} is not a JSON object",
+                                "Export one object per line") from None
+        yield rec
 
 
 def _open_jsonl(path: Path, display: str, head: bytes) -> Source:
@@ -500,22 +836,36 @@ def _open_jsonl(path: Path, display: str, head: bytes) -> Source:
         raise EvidenceError(display, "looks like a binary file, not JSON",
                             "Export the data as JSON lines")
     keys: dict[str, None] = {}
-    for rec in _json_records(path, display):  # a key pass: a key first seen late still counts
+    digest: list[str] = []
+    for rec in _json_records(path, display, digest):  # a key pass: late keys still count
         for k in rec:
             keys.setdefault(str(k), None)
+        if len(keys) > MAX_COLUMNS:
+            raise EvidenceError(display, f"has more than {MAX_COLUMNS:,} different keys (an "
+                                "export keyed by patrons or dates, not one record a line?)",
+                                "Export one object per record with the same keys in each")
     if not keys:
         raise EvidenceError(display, "holds no records", "Export the data again")
-    return Source(path, display, "jsonl", list(keys))
+    names, kinds = _screen_names(list(keys))
+    src = Source(path, display, "jsonl", names, header_kinds=kinds, keys=list(keys),
+                 sha256=digest[0] if digest else None)
+    _header_note(src)
+    return src
 
 
 def _jsonl_batches(src: Source) -> Iterator[pa.RecordBatch]:
     buf: list[list[str | None]] = [[] for _ in src.columns]
-    index = {name: i for i, name in enumerate(src.columns)}
+    index = {key: i for i, key in enumerate(src.keys or src.columns)}
     count = 0
-    for rec in _json_records(src.path, src.display):
+    digest: list[str] = []
+    for rec in _json_records(src.path, src.display, digest):
         row: list[str | None] = [None] * len(src.columns)
         for k, v in rec.items():
-            row[index[str(k)]] = _json_text(v)
+            i = index.get(str(k))
+            if i is None:  # a key the first pass did not see: the file was rewritten
+                raise EvidenceError(src.display, "changed while it was being scanned",
+                                    "Scan it again once nothing is writing to it")
+            row[i] = _json_text(v)
         for i, c in enumerate(row):
             buf[i].append(c)
         count += 1
@@ -524,6 +874,10 @@ def _jsonl_batches(src: Source) -> Iterator[pa.RecordBatch]:
             buf, count = [[] for _ in src.columns], 0
     if count:
         yield _batch(buf, src.columns)
+    if digest and src.sha256 is not None and digest[0] != src.sha256:
+        raise EvidenceError(src.display, "changed while it was being scanned",
+                            "Scan it again once nothing is writing to it")
+    src.sha256 = digest[0] if digest else None
 
 
 def read_all(path: Path, display: str | None = None) -> pa.Table:

@@ -35,15 +35,20 @@ def evidence_text(report: EvidenceReport) -> str:
         for issue in sorted(f.issues, key=lambda i: (not i.hard, i.kind)):
             tag = "HARD " if issue.hard else "issue"
             out.append(f"  {tag} [{issue.kind}] {issue.detail}")
-        ident = [c for c in f.columns if c.kind in DIRECT_KINDS]
+        ident = [c for c in f.columns if c.kind in DIRECT_KINDS or c.header_kind]
         if ident:
             out.append("  Identifying columns:")
             width = max(len(c.name) for c in ident)
             for c in ident:
+                if c.header_kind and c.kind not in DIRECT_KINDS:
+                    out.append(f"    {c.name:<{width}}  its name is a {c.header_kind} (not "
+                               f"shown); {_fmt(c.non_empty)} filled row(s)")
+                    continue
+                head = f"; its name is a {c.header_kind} (not shown)" if c.header_kind else ""
                 extra = f" ({', '.join(c.embedded)})" if c.embedded else ""
                 out.append(f"    {c.name:<{width}}  {c.kind}{extra}, {_pct(c.match_share)} of "
                            f"{_fmt(c.non_empty)} filled, {c.confidence} confidence by {c.by}; "
-                           f"e.g. {c.masked_example}")
+                           f"e.g. {c.masked_example}{head}")
         else:
             out.append("  Identifying columns: none found.")
         other = [c for c in f.columns if c.kind not in DIRECT_KINDS and c.kind != "none"]
