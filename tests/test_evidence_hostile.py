@@ -280,3 +280,18 @@ def test_a_file_replaced_after_it_was_opened_is_hashed_as_scanned(tmp_path):
     path.write_text("card,branch\n" + "1,East\n" * 70, encoding="utf-8")  # header changed
     with pytest.raises(EvidenceError, match="changed while it was being scanned"):
         src.read_table()
+
+
+def test_a_parquet_column_named_by_a_card_number_is_masked(tmp_path, capsys):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "p.parquet"
+    pq.write_table(pa.table({CARD: ["1", "2", "3"], "branch": ["Central", "East", "West"]}), path)
+    result = scan(path, claims="deidentified")
+    assert [c.header_kind for c in result.columns] == ["card_barcode", None]
+    assert any(i.kind == "identifier_in_statistics" for i in result.issues)
+    for fmt in ("text", "json"):
+        rc, shown = run(capsys, str(path), "--format", fmt)
+        assert rc == 0
+        assert_no_canary(shown, result.model_dump_json())
