@@ -117,6 +117,9 @@ def cmd_scan(args: argparse.Namespace) -> int:
         retention_days=args.retention_days,
         as_of=args.as_of or dt.date.today(),
         data_dir=args.data,
+        claims=args.claims,
+        person_key=args.person_key,
+        time_grain=args.time_grain,
     )
     _emit(report.model_dump_json(indent=2) if args.format == "json"
           else evidence.evidence_text(report))
@@ -190,6 +193,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--date-column", help="column holding the record date, for retention")
     p.add_argument("--retention-days", type=int, help="days a record may be kept")
     p.add_argument("--as-of", type=_date, help="date retention is measured from (default: today)")
+    p.add_argument("--claims", choices=["statistics", "deidentified", "pseudonymized",
+                                        "identified"],
+                   help="what the files are said to be (the evidence manifest's words); "
+                        "re-identification is checked unless 'identified'")
+    p.add_argument("--person-key", metavar="COLUMN",
+                   help="column standing for one person (default: a card number, patron id "
+                        "or pseudonymous key found in the file)")
+    p.add_argument("--time-grain", choices=["day", "month"], default="day",
+                   help="inferred quasi-identifier dates are counted by this (default: day)")
     p.add_argument("--format", choices=["json", "text"], default="text")
     p.set_defaults(func=cmd_scan)
 

@@ -129,12 +129,14 @@ def test_a_statistics_file_with_an_identifier_is_a_hard_finding(tmp_path):
 def test_an_identifying_export_reports_columns_not_reidentification(tmp_path):
     rows = [[CANARY_CARD, CANARY_NAME, "65802"], ["20417000012342", "Ann Lee", "65803"]]
     path = write_csv(tmp_path / "loans.csv", ["patron_barcode", "patron_name", "zip"], rows)
-    result = scan(path)
+    result = scan(path, claims="identified")
     kinds = {c.name: c.kind for c in result.columns}
     assert kinds == {"patron_barcode": "card_barcode", "patron_name": "person_name",
                      "zip": "zip"}
-    assert result.issues == []  # identifying by nature; k only reported
+    assert result.issues == []  # identified by its own claim; k only reported
     assert result.k_min == 1
+    # without a claim, re-identification is checked even though identifiers were found
+    assert [i.kind for i in scan(path).issues] == ["reidentification"]
 
 
 # ----------------------------------------------------------------------------- retention

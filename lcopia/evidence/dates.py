@@ -97,7 +97,37 @@ def parse_dates_text(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedAr
         return iso.cast(pa.date32())
     us_part = pc.struct_field(pc.extract_regex(arr, r"^(?P<d>\d{1,2}/\d{1,2}/\d{4})"), [0])
     us = pc.strptime(us_part, format="%m/%d/%Y", unit="s", error_is_null=True)
-    return pc.coalesce(iso, us).cast(pa.date32())
+    found = pc.coalesce(iso, us).cast(pa.date32())
+    if found.null_count == arr.null_count:
+        return found
+    return pc.coalesce(found, _month_ends(arr))
+
+
+def _month_ends(arr: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """``YYYY-MM`` and ``MM/YYYY`` read as the month's last day (date32; else null).
+
+    The last day, so a record is only called past retention once its whole month is.
+    """
+    iso = pc.extract_regex(arr, r"^\s*(?P<y>(?:1|2)\d{3})-(?P<m>0[1-9]|1[0-2])\s*$")
+    us = pc.extract_regex(arr, r"^\s*(?P<m>0?[1-9]|1[0-2])/(?P<y>(?:1|2)\d{3})\s*$")
+    year = pc.coalesce(pc.struct_field(iso, [0]), pc.struct_field(us, [1]))
+    month = pc.coalesce(pc.struct_field(iso, [1]), pc.struct_field(us, [0]))
+    valid = pc.is_valid(year).to_numpy(zero_copy_only=False)
+    y = np.asarray(pc.fill_null(year, "1970").cast(pa.int32()).to_numpy(zero_copy_only=False))
+    m = np.asarray(pc.fill_null(month, "1").cast(pa.int32()).to_numpy(zero_copy_only=False))
+    ny, nm = np.where(m == 12, y + 1, y), np.where(m == 12, 1, m + 1)
+    days = civil_days(ny, nm, np.ones_like(nm)) - 1
+    return pa.array(days, type=pa.int32(), mask=~valid).cast(pa.date32())
+
+
+def civil_days(year: np.ndarray, month: np.ndarray, day: np.ndarray) -> np.ndarray:
+    """Days since 1970-01-01 of civil dates (H. Hinnant's algorithm), vectorised."""
+    y = year - (month <= 2)
+    era = y // 400
+    yoe = y - era * 400
+    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
+    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
+    return (era * 146097 + doe - 719468).astype(np.int32)
 
 
 def parse_counts(arr: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:

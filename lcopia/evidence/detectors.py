@@ -120,7 +120,12 @@ _HINTS: dict[str, re.Pattern[str]] = {k: re.compile(v) for k, v in {
     "zip": r"zip|postal|post_?code|postcode",
     "age": r"(^|_)age(_|$)|age_?(band|group|range)",
     "sex": r"(^|_)sex(_|$)|gender",
+    "place": r"(^|_)(city|town|county|municipality|residence|home_?(branch|ou|lib|library))(_|$)"
+             r"|^home_ou$|(^|_)city_?name",
     "branch": r"branch|(^|_)library(_|$)|circ_lib|home_ou|pickup_lib|(^|_)outlet|(^|_)location$",
+    "person_key": r"(^|_)(usr|user|patron|borrower|member|customer|reader|person)(_?(id|no|num"
+                  r"|number|key|hash|token|ref|uuid))?$|^(usr|patron|borrower)_?\w*_?(id|key|hash)$"
+                  r"|(^|_)pseudo|(^|_)hashed_|_hash$",
     "patron_category": r"categor|patron_?type|(^|_)profile(_|$)|user_?type|borrower_?type"
                        r"|(^|_)ptype(_|$)|patron_?class",
     "count": r"count|^n$|^num_|(^|_)total(_|$)|^loans$|checkouts|^sessions$|^visits$|attend"
@@ -197,6 +202,15 @@ PATTERNS: dict[str, str] = {
     "age_band": r"(?i)^\d{1,3}\s*(-|–|to)\s*\d{1,3}$|^\d{1,3}\s*\+$|^(under|over)\s*\d{1,3}$",
     "year_month": r"^(19|20)\d{2}-(0[1-9]|1[0-2])$|^(0?[1-9]|1[0-2])/(19|20)\d{2}$",
     "sex": r"(?i)^(m|f|x|u|male|female|man|woman|nonbinary|non-binary|other|unknown)$",
+    # a digest in hex (MD5, SHA-1, SHA-224, SHA-256, SHA-384, SHA-512) or base64 (standard or
+    # URL-safe, padded or not), or a UUID: shapes a pseudonymising step writes
+    "digest": r"^([0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{56}|[0-9a-fA-F]{64}"
+              r"|[0-9a-fA-F]{96}|[0-9a-fA-F]{128})$"
+              r"|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+              r"|^([A-Za-z0-9+/_\-]{22}(==)?|[A-Za-z0-9+/_\-]{27}=?|[A-Za-z0-9+/_\-]{43}=?"
+              r"|[A-Za-z0-9+/_\-]{64}|[A-Za-z0-9+/_\-]{86}(==)?)$",
+    # an opaque token: one unbroken run of 16+ token characters (judged with repetition)
+    "token": r"^[A-Za-z0-9+/_=.\-]{16,128}$",
 }
 
 # Free text: identifiers embedded anywhere in a longer value (not anchored).
@@ -640,6 +654,8 @@ class KindRule:
     regex: str | None = None  # the rule, when it is one regular expression
     by_distinct: bool = False  # costly enough per row to check each distinct value once
     cost: int = 1  # relative cost of the whole-column check, to start slow ones first
+    person_key: bool = False  # one value per person: rows sharing it are one person's (E1)
+    person_attribute: bool = False  # describes the person, not the loan or the item (E3)
 
 
 def _either(*keys: str) -> str:
@@ -736,28 +752,32 @@ _ANY_DATE = _either("iso_date", "us_date", "timestamp", "year_month")
 
 #: One record per kind: the only place a kind's rules, weight and cost are stated.
 RULES: dict[str, KindRule] = {r.kind: r for r in (
-    _regex_kind("email", PATTERNS["email"], direct=True, by_distinct=True, cost=3),
+    _regex_kind("email", PATTERNS["email"], direct=True, by_distinct=True, cost=3,
+                person_key=True),
     _regex_kind("phone", _either("phone", "phone_plain"), direct=True, cost=2),
     _regex_kind("government_id", _either("ssn", "gov_loose"), direct=True),
     _regex_kind("ip_address", _either("ipv4", "ipv6"), direct=True),
     _regex_kind("street_address", _either("street", "street_loose"), direct=True,
                 by_distinct=True, cost=5),
     KindRule("dob", _regex_rule(_DATE), _date_fast(_DATE), direct=True, quasi=True,
-             regex=_DATE, cost=2),
+             regex=_DATE, cost=2, person_attribute=True),
     KindRule("card_barcode", _barcode_rule("card_barcode"), _barcode_fast("card_barcode"),
-             direct=True, by_distinct=True, cost=4),
+             direct=True, by_distinct=True, cost=4, person_key=True),
+    _regex_kind("pseudonymous_key", PATTERNS["token"], by_distinct=True, cost=2,
+                person_key=True),
     KindRule("person_name", _person_name_rule, _person_name_fast, direct=True,
              by_distinct=True, cost=6),
     KindRule("payment_card", _payment_rule, direct=True),
     KindRule("free_text_pii", _free_text_rule, direct=True),
     KindRule("date", _regex_rule(_ANY_DATE), _date_fast(_ANY_DATE), quasi=True,
              regex=_ANY_DATE, cost=2),
-    _regex_kind("zip", PATTERNS["zip"], quasi=True),
-    _regex_kind("birth_year", PATTERNS["year"], quasi=True),
-    _regex_kind("age", _either("small_int", "age_band"), quasi=True),
-    _regex_kind("sex", PATTERNS["sex"], quasi=True),
+    _regex_kind("zip", PATTERNS["zip"], quasi=True, person_attribute=True),
+    _regex_kind("birth_year", PATTERNS["year"], quasi=True, person_attribute=True),
+    _regex_kind("age", _either("small_int", "age_band"), quasi=True, person_attribute=True),
+    _regex_kind("sex", PATTERNS["sex"], quasi=True, person_attribute=True),
+    KindRule("place", _label_rule, quasi=True, label=True, person_attribute=True),
     KindRule("branch", _label_rule, quasi=True, label=True),
-    KindRule("patron_category", _label_rule, quasi=True, label=True),
+    KindRule("patron_category", _label_rule, quasi=True, label=True, person_attribute=True),
     KindRule("item_barcode", _barcode_rule("item_barcode"), _barcode_fast("item_barcode"),
              cost=4),
     _regex_kind("count", PATTERNS["digits"]),
@@ -768,6 +788,11 @@ RULES: dict[str, KindRule] = {r.kind: r for r in (
 DIRECT_KINDS: frozenset[str] = frozenset(k for k, r in RULES.items() if r.direct)
 #: Kinds that single a patron out in combination (inferred quasi-identifiers).
 QUASI_KINDS: frozenset[str] = frozenset(k for k, r in RULES.items() if r.quasi)
+#: Kinds whose value stands for one person: the person key of a file (E1, E2).
+PERSON_KEY_KINDS: frozenset[str] = frozenset(k for k, r in RULES.items() if r.person_key)
+#: Kinds that describe a person (where they live, their age, sex or category), not a loan.
+PERSON_ATTRIBUTE_KINDS: frozenset[str] = frozenset(
+    k for k, r in RULES.items() if r.person_attribute)
 #: Whole-column rules that are one regular expression (one RE2 pass per column).
 COUNT_REGEX: dict[str, str] = {k: r.regex for k, r in RULES.items() if r.regex is not None}
 #: Kinds whose whole-column rule costs much more than hashing a value: checking each distinct
@@ -1060,8 +1085,14 @@ def mask_example(kind: str, value: str, *, embedded: tuple[str, ...] = ()) -> st
         return f"free text containing {inside}"
     if kind in ("count", "age", "birth_year"):
         return f"{len(digits)}-digit number"
-    if kind in ("branch", "patron_category", "sex", "none"):
+    if kind in ("branch", "patron_category", "sex", "place", "none"):
         return "label"
+    if kind == "pseudonymous_key":
+        if re.fullmatch(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", v):
+            return "UUID"
+        if re.fullmatch(r"[0-9a-fA-F]+", v):
+            return f"{len(v)} hex characters"
+        return f"{len(v)}-character token"
     return shape_of(v)
 
 
@@ -1198,6 +1229,34 @@ def _other_card_convention(s: _Sample) -> ColumnVerdict | None:
     return None
 
 
+def _pseudonymous(s: _Sample) -> ColumnVerdict | None:
+    """Hashes, UUIDs and opaque tokens: by shape, and by repetition across rows (E2).
+
+    Judged apart from any digits inside them (a hash that happens to hold a digit run is not
+    a card number), so a key is found whether or not its digits were mapped to letters.
+    """
+    m, n = s.m, s.n
+    token = m["token"]
+    if _share(token) < 0.8 or _share(m["digits"]) >= 0.5:
+        return None
+    distinct = len(pc.unique(s.sample))
+    if distinct < min(10, n):
+        return None
+    hint = "person_key" in s.hints
+    if _share(m["digest"]) >= 0.8:
+        return s.verdict("pseudonymous_key", m["digest"], hint=hint, strong=True)
+    lengths = pc.fill_null(pc.utf8_length(s.sample), 0).to_numpy(zero_copy_only=False)
+    _, counts = np.unique(lengths, return_counts=True)
+    uniform = counts.max() / n >= 0.9
+    repeated = distinct < 0.95 * n
+    mixed = _share(_match(s.sample, r"[0-9]").to_numpy(zero_copy_only=False)
+                   & _match(s.sample, r"[A-Za-z]").to_numpy(zero_copy_only=False)) >= 0.8
+    if uniform and (hint or (repeated and mixed)):
+        v = s.verdict("pseudonymous_key", token, hint=hint, strong=False)
+        return replace(v, reasons=("one shape, repeated across rows: a persistent key",))
+    return None
+
+
 def _numeric(s: _Sample) -> ColumnVerdict | None:
     """A mostly-digit column: cards and barcodes by check digit, else ZIP, year, age, count."""
     m, hints, cfg, sample = s.m, s.hints, s.cfg, s.sample
@@ -1227,7 +1286,7 @@ def _numeric(s: _Sample) -> ColumnVerdict | None:
         return s.verdict("birth_year", m["year"], hint=True, strong=True)
     if "age" in hints and _share(m["small_int"]) >= 0.8:
         return s.verdict("age", m["small_int"], hint=True, strong=True)
-    for kind in ("count", "branch", "patron_category"):
+    for kind in ("count", "place", "branch", "patron_category"):
         if kind in hints:
             return s.verdict(kind, m["digits"], hint=True, strong=True)
     return ColumnVerdict("none", "values", "low", 0.0, s.n)
@@ -1307,7 +1366,7 @@ def _names_by_dictionary(s: _Sample) -> ColumnVerdict | None:
     last = words & _dictionary_mask(s.sample, surnames(), first_token=True)
     if "person_name" in s.hints and _share(first | last) >= 0.3:
         return s.verdict("person_name", first | last, hint=True, strong=True)
-    labels = bool(s.hints & {"branch", "patron_category"})
+    labels = bool(s.hints & {"branch", "patron_category", "place"})
     if _share(first) >= 0.6 and uniq >= 10 and not labels:
         return s.verdict("person_name", first, hint=False, strong=False)
     if _share(last) >= 0.7 and uniq >= 30 and not labels:
@@ -1340,7 +1399,7 @@ def _by_name(s: _Sample) -> ColumnVerdict | None:
     if "person_name" in s.hints and _share(s.m["word"] | _full_name_mask(s.sample)) >= 0.5:
         return s.verdict("person_name", s.m["word"] | _full_name_mask(s.sample), hint=True,
                          strong=False)
-    for kind in ("branch", "patron_category", "sex"):
+    for kind in ("place", "branch", "patron_category", "sex"):
         if kind in s.hints:
             return s.verdict(kind, np.ones(s.n, dtype=bool), hint=True, strong=True)
     return None
@@ -1361,7 +1420,7 @@ def _mixed(s: _Sample) -> ColumnVerdict | None:
 
 #: Order matters: specific, checkable formats (e-mail, card numbers with check digits, IP
 #: addresses) win over looser ones (names, street shapes, labels).
-_STEPS: tuple[_Step, ...] = (_checkable, _numeric, _logins, _phone, _dates, _shaped,
+_STEPS: tuple[_Step, ...] = (_checkable, _pseudonymous, _numeric, _logins, _phone, _dates, _shaped,
                              _names_by_dictionary, _free_text, _by_name, _mixed)
 _EMPTY_HINTS = ("email", "phone", "card_barcode", "person_name", "street_address", "dob",
                 "government_id", "ip_address", "payment_card", "zip")

@@ -112,7 +112,8 @@ def scan_manifest(evidence_dir: Path, bundle: Bundle, as_of: dt.date, *,
                 date_column=entry.date_column if retention is not None else None,
                 open_column=entry.open_column, count_column=entry.count_column,
                 retention_days=retention if entry.date_column else None,
-                sample_rows=sample_rows, in_memory_max_bytes=in_memory_max_bytes))
+                sample_rows=sample_rows, in_memory_max_bytes=in_memory_max_bytes,
+                recipient=flow.recipient or None))
         except _MissingColumn as exc:
             field = {"quasi": "quasi_identifiers"}.get(exc.option, exc.option)
             raise InventoryError([Problem(

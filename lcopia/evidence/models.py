@@ -14,9 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from lcopia.evidence.detectors import DIRECT_KINDS
 from lcopia.models import Result
 
-Claims = Literal["identifying", "statistics", "deidentified"]
+#: What a file says it is. ``identified`` and ``identifying`` mean the same (the second is the
+#: manifest's older word); ``pseudonymized`` files carry a key that links a person's rows.
+Claims = Literal["identified", "identifying", "pseudonymized", "deidentified", "statistics"]
 IssueKind = Literal["identifier_in_statistics", "reidentification", "small_cells",
-                    "l_diversity", "retention_exceeded"]
+                    "l_diversity", "retention_exceeded", "linkable_key"]
 
 
 class ColumnScan(Result):
@@ -62,6 +64,18 @@ class EvidenceIssue(Result):
     count: int
     detail: str
     control_hint: str
+    # what the risk register rates an evidence risk on (register helper)
+    identifier_kinds: list[str] = Field(
+        default_factory=list, description="Identifier kinds found in the file (direct ones "
+        "and pseudonymous keys), sorted.")
+    people: int | None = Field(None, description="People affected, counted by the file's "
+                               "person key; None when the file has none.")
+    rows: int | None = Field(None, description="Rows affected (always given; the measure "
+                             "when there is no person key).")
+    counted: Literal["people", "rows"] = "rows"
+    claims: Claims | None = None
+    recipient: str | None = Field(None, description="Who receives the file (the flow's "
+                                  "recipient), filled in by a manifest scan.")
 
 
 class FileScan(Result):
@@ -87,6 +101,20 @@ class FileScan(Result):
     count_column: str | None = None
     small_cells: int | None = Field(None, description="Cells with 0 < count < k (masked).")
     cells: int | None = None
+    person_key: str | None = Field(None, description="Column standing for one person (card "
+                                   "number, patron id or pseudonymous key), if any.")
+    person_key_kind: str | None = None
+    people: int | None = Field(None, description="Distinct people (by the person key).")
+    people_unique: int | None = Field(None, description="People alone in their group.")
+    people_below_k: int | None = Field(None, description="People in groups of < k people.")
+    people_k_min: int | None = Field(None, description="Fewest people sharing one group.")
+    rows_tied: int | None = Field(None, description="Rows in groups of one person: rows "
+                                  "that can be tied to that person.")
+    people_below_l: int | None = None
+    quasi_coarsened: list[str] = Field(default_factory=list, description="Quasi-identifier "
+                                       "dates counted by time_grain, not as exact times.")
+    time_grain: str | None = None
+    recipient: str | None = None
     sensitive: str | None = None
     l_target: int | None = None
     l_diversity: int | None = None

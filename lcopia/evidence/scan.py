@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, NamedTuple, cast
+from typing import Any, Literal, NamedTuple, cast
 
 import numpy as np
 import pyarrow as pa
@@ -41,7 +41,14 @@ import pyarrow.compute as pc
 from lcopia.errors import EvidenceError, LcopiaError, UsageError, did_you_mean
 from lcopia.evidence import detectors
 from lcopia.evidence.dates import EPOCH, date_numbers, parse_counts
-from lcopia.evidence.detectors import DIRECT_KINDS, QUASI_KINDS, RULES, BarcodeConfig
+from lcopia.evidence.detectors import (
+    DIRECT_KINDS,
+    PERSON_ATTRIBUTE_KINDS,
+    PERSON_KEY_KINDS,
+    QUASI_KINDS,
+    RULES,
+    BarcodeConfig,
+)
 from lcopia.evidence.kanon import Counter, Encoder, classes_from_pairs, rows_in
 from lcopia.evidence.models import (
     Claims,
@@ -122,6 +129,9 @@ class ScanOptions:
     in_memory_max_bytes: int = IN_MEMORY_MAX_BYTES
     chunk_rows: int = CHUNK_ROWS
     sample_window_rows: int = SAMPLE_WINDOW_ROWS
+    person_key: str | None = None  # the column standing for one person; inferred if None
+    time_grain: Literal["day", "month"] = "day"  # inferred quasi sets count dates by this
+    recipient: str | None = None  # who receives the file (the flow's recipient)
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -198,7 +208,112 @@ def _resolve(option: str, name: str | None, columns: list[str]) -> str | None:
     raise _MissingColumn(option, name, columns)
 
 
-# ----------------------------------------------------------------------------- one file
+# ----------------------------------------------------------------------------- people
+
+#: Claims under which a file may identify patrons (``identifying`` is the manifest's older word).
+IDENTIFIED: frozenset[str] = frozenset({"identified", "identifying"})
+#: Claims that promise less than identified: identifiers in such a file are an issue.
+CLAIMS_LESS: frozenset[str] = frozenset({"statistics", "deidentified", "pseudonymized"})
+_KEY_ORDER = ("pseudonymous_key", "card_barcode", "hint", "email")
+
+
+def _person_key(cols: list[str], verdicts: dict[str, detectors.ColumnVerdict],
+                given: str | None) -> str | None:
+    """The column whose value stands for one person: given, or a pseudonymous key, a card
+    number, a column named as a patron id, an e-mail address, in that order (E1)."""
+    if given is not None:
+        return given
+    found: dict[str, str] = {}
+    for c in cols:
+        v = verdicts[c]
+        hints = detectors.name_hints(c)
+        if v.kind in PERSON_KEY_KINDS and v.confidence != "low" and v.sample_size:
+            found.setdefault(v.kind, c)
+        elif "person_key" in hints and "item" not in hints and v.sample_size and (
+                v.kind not in DIRECT_KINDS):
+            found.setdefault("hint", c)
+    return next((found[k] for k in _KEY_ORDER if k in found), None)
+
+
+def _infer_quasi(cols: list[str], verdicts: dict[str, detectors.ColumnVerdict],
+                 count_column: str | None, person: str | None, notes: list[str],
+                 grain: str) -> tuple[list[str], list[str]]:
+    """Quasi-identifiers from the column kinds, with record timestamps coarsened (E3).
+
+    A per-second timestamp is unique by nature: it joins the set only coarsened to a day or a
+    month, and only when a person key or a person attribute (where someone lives, their age,
+    sex or category) is there to tie it to someone. Without either, rows describe items or
+    events, not people, and no set is inferred.
+    """
+    qi = [c for c in cols if verdicts[c].kind in QUASI_KINDS and c != count_column
+          and verdicts[c].confidence != "low"]
+    if count_column is not None:
+        return qi, []
+    personal = [c for c in qi if verdicts[c].kind in PERSON_ATTRIBUTE_KINDS]
+    times = [c for c in qi if verdicts[c].kind == "date"]
+    if not personal and person is None:
+        if qi:
+            notes.append("no person attribute (residence, age, sex, category) and no person "
+                         "key were found: the rows describe items or events, not people, so "
+                         "no re-identification check was made")
+        return [], []
+    if times:
+        notes.append(f"record dates ({', '.join(times)}) were counted by {grain}, not as "
+                     "exact times: an exact time is unique by nature")
+    return qi, times
+
+
+def _coarsen(arr: pa.Array | pa.ChunkedArray, grain: str) -> pa.Array:
+    """Dates and timestamps as their day (``YYYY-MM-DD``) or month (``YYYY-MM``) text."""
+    days, valid = date_numbers(_trim(arr))
+    dates = pa.array(days, type=pa.int32(), mask=~valid).cast(pa.date32())
+    if grain == "month":
+        return pc.strftime(pc.cast(dates, pa.timestamp("s")), format="%Y-%m")
+    return dates.cast(pa.string())
+
+
+@dataclass
+class _People:
+    """Per-person counts over the quasi-identifiers (E1): people, not rows."""
+
+    people: int
+    unique: int
+    below_k: int
+    k_min: int
+    rows_tied: int
+    class_codes: np.ndarray
+    pair_class: np.ndarray  # for each (class, person) pair: its class's index
+    persons: np.ndarray  # for each pair: the person's code (0 = no key in that row)
+
+    def below(self, classes: np.ndarray) -> int:
+        """How many people sit in any of the classes selected by a boolean mask."""
+        if not len(self.persons):
+            return 0
+        hit = classes[self.pair_class] & (self.persons > 0)
+        return len(np.unique(self.persons[hit]))
+
+
+def _people(pacc: Counter, q: int, sizes: list[int], k: int) -> _People:
+    """People per class from the distinct (quasi..., person) pairs, sorted by class.
+
+    Each class is one run of pairs; its length is how many people share those values. A person
+    is unique when some class of theirs holds only them; a row is tied to one person when its
+    class holds one person.
+    """
+    pairs, counts = pacc.result()
+    codes, _rows, people_per = classes_from_pairs(pairs, counts, q, sizes)
+    pair_class = np.repeat(np.arange(len(people_per)), people_per)
+    persons = pairs[:, q]
+    in_class = people_per[pair_class]
+    keyed = persons > 0
+    alone = keyed & (in_class == 1)
+    return _People(
+        people=len(np.unique(persons[keyed])),
+        unique=len(np.unique(persons[alone])),
+        below_k=len(np.unique(persons[keyed & (in_class < k)])),
+        k_min=int(people_per.min()) if len(people_per) else 0,
+        rows_tied=int(counts[alone].sum()),
+        class_codes=codes, pair_class=pair_class, persons=persons)
 
 
 # ----------------------------------------------------------------------------- one file
@@ -447,7 +562,7 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
         notes = list(src.notes)
         if count_column is None:
             counts = [c for c in cols if verdicts[c].kind == "count"]
-            if len(counts) == 1 and claims != "identifying":
+            if len(counts) == 1 and claims not in IDENTIFIED:
                 count_column = counts[0]
                 notes.append(f"'{count_column}' was taken as the count column of an "
                              "aggregated table")
@@ -455,15 +570,18 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
             claims = "statistics"  # an aggregated table is statistics by nature
             notes.append("no claim was stated; with a count column the file is an aggregated "
                          "table, so it was checked as statistics")
+        person = None if count_column is not None else _person_key(
+            cols, verdicts, _resolve("person_key", opts.person_key, cols))
+        coarse: list[str] = []
         if quasi_given is not None:
             qi = quasi_given
             inferred = False
         else:
-            qi = [c for c in cols if verdicts[c].kind in QUASI_KINDS and c != count_column
-                  and verdicts[c].confidence != "low"]
+            qi, coarse = _infer_quasi(cols, verdicts, count_column, person, notes,
+                                      opts.time_grain)
             inferred = True
-        if sensitive and sensitive in qi:
-            qi = [c for c in qi if c != sensitive]
+        qi = [c for c in qi if c not in (sensitive, person)]
+        coarse = [c for c in coarse if c in qi]
         if open_note:
             notes.append(open_note)
 
@@ -473,11 +591,13 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
         encoder = Encoder()
         acc = Counter(qi, encoder) if qi else None
         lacc = Counter([*qi, sensitive], encoder) if qi and sensitive else None
+        pacc = Counter([*qi, person], encoder) if qi and person else None
         small_cells = cells = 0
         expired = open_rows = unparsed = 0
         oldest: dt.date | None = None
 
         keyed = ([*qi, sensitive] if lacc is not None else qi) if acc is not None else []
+        hashed = [*keyed, person] if pacc is not None and person not in keyed else keyed
         in_flight: dict[str, _Job] = {}
 
         def collect() -> None:
@@ -495,20 +615,23 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
             jobs = first_jobs if piece is first and first_jobs is not None else start(piece)
             rows += piece.num_rows
             futures = {c: check(c, piece.column(c)) for c in order
-                       if c not in keyed and c not in early}
+                       if c not in hashed and c not in early}
             futures.update(early)
             early = {}
             # quasi-identifiers are hashed once, for the group-by and their own check
             encoded = {c: jobs.hashed[c].result() if c in jobs.hashed else _hash_column(piece, c)
-                       for c in keyed}
-            futures.update({c: check(c, encoded[c]) for c in order if c in keyed})
+                       for c in hashed}
+            futures.update({c: check(c, encoded[c]) for c in order if c in hashed})
             weights = None
             if count_column is not None:
                 weights = pc.fill_null(parse_counts(piece.column(count_column)), 0).to_numpy()
                 small_cells += int(((weights > 0) & (weights < k)).sum())
                 cells += int((weights > 0).sum())
             if acc is not None:
-                codes = [encoder.encode(c, encoded[c]) for c in keyed]
+                codes = [encoder.encode(c, _coarsen(piece.column(c), opts.time_grain)
+                                        if c in coarse else encoded[c]) for c in keyed]
+                if pacc is not None and person is not None:
+                    pacc.add_codes([*codes[:len(qi)], encoder.encode(person, encoded[person])])
                 if not derive_classes:
                     acc.add_codes(codes[:len(qi)], weights)
                 if lacc is not None:
@@ -532,6 +655,7 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
                                               [encoder.size(c) for c in qi])
             else:
                 classes = (*acc.result(), None)
+        people = _people(pacc, len(qi), [encoder.size(c) for c in qi], k) if pacc else None
         collect()
 
     columns: list[ColumnScan] = []
@@ -571,7 +695,7 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
         encoding=src.encoding, delimiter=src.delimiter, rows=rows,
         rows_skipped=src.rows_skipped, header_missing=src.header_missing, columns=columns,
         quasi_identifiers=qi, quasi_inferred=inferred, k=k, count_column=count_column,
-        sensitive=sensitive, notes=notes)
+        sensitive=sensitive, notes=notes, recipient=opts.recipient)
     if src.rows_skipped:
         scan.notes.append(f"{src.rows_skipped} row(s) had a different number of fields than "
                           "the header and were skipped")
@@ -604,6 +728,22 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
         elif len(distinct):
             scan.l_diversity = int(distinct.min())
             scan.records_below_l = int(class_counts[distinct < l_target].sum())
+            if people is not None and len(people.class_codes) == len(distinct):
+                scan.people_below_l = people.below(distinct < l_target)
+    if person is not None:
+        scan.person_key = person
+        kind = verdicts[person].kind
+        scan.person_key_kind = kind if kind in PERSON_KEY_KINDS else "patron_id"
+    if people is not None:
+        scan.people, scan.people_unique = people.people, people.unique
+        scan.people_below_k, scan.people_k_min = people.below_k, people.k_min
+        scan.rows_tied = people.rows_tied
+    elif classes is not None and count_column is None:
+        scan.notes.append("no person key (card number, patron id or pseudonymous key) was "
+                          "found, so rows are counted, not people: one person's several rows "
+                          "count as several")
+    scan.quasi_coarsened = coarse
+    scan.time_grain = opts.time_grain if coarse else None
     if date_column is not None and retention_days is not None and cutoff is not None:
         scan.retention = RetentionCheck(
             date_column=date_column, open_column=open_column, retention_days=retention_days,
@@ -621,61 +761,109 @@ def _fmt(n: int) -> str:
     return f"{n:,}"
 
 
+def _id_kinds(scan: FileScan) -> list[str]:
+    """Identifier kinds in the file: direct ones, names that were identifiers, person keys."""
+    kinds = {c.kind for c in scan.columns if c.identifying and c.kind in DIRECT_KINDS}
+    kinds |= {c.header_kind for c in scan.columns if c.header_kind}
+    kinds |= {c.kind for c in scan.columns if c.kind == "pseudonymous_key"
+              and c.confidence != "low"}
+    return sorted(k for k in kinds if k)
+
+
 def _issues(scan: FileScan) -> list[EvidenceIssue]:
+    """The file's problems, each with what the risk register rates it on (kinds, people)."""
     issues: list[EvidenceIssue] = []
     identifying = [c for c in scan.columns if c.identifying]
-    claims_safe = scan.claims in ("statistics", "deidentified")
-    # a file of unknown claim is held to the de-identified standard only if no direct
-    # identifier was found: with one, the file is plainly identifying
-    check_reid = claims_safe or (scan.claims is None and not identifying)
-    if claims_safe:
+    claims_less = scan.claims in CLAIMS_LESS
+    # re-identification is checked whenever the file does not claim to identify people,
+    # whether or not direct identifiers were also found (those are their own issue)
+    check_reid = scan.claims not in IDENTIFIED
+    kinds = _id_kinds(scan)
+    by_people = scan.people is not None
+
+    def issue(**kw: object) -> EvidenceIssue:
+        kw.setdefault("people", scan.people)
+        kw.setdefault("counted", "people" if by_people else "rows")
+        return EvidenceIssue(identifier_kinds=kinds, claims=scan.claims,
+                             recipient=scan.recipient, **kw)  # type: ignore[arg-type]
+
+    if claims_less:
         for c in identifying:
             if c.header_kind in DIRECT_KINDS:
                 what = (c.header_kind or "").replace("_", " ")
-                issues.append(EvidenceIssue(
+                issues.append(issue(
                     kind="identifier_in_statistics", hard=True, column=c.name,
-                    count=max(c.non_empty, 1),
+                    count=max(c.non_empty, 1), rows=c.non_empty,
                     detail=(f"The file claims to be {scan.claims} but the name of column "
                             f"'{c.name}' is itself a {what} (not shown): the file is keyed by "
                             f"a patron's identifier, filled in {_fmt(c.non_empty)} row(s)."),
                     control_hint=CONTROL_STATISTICS))
                 continue
-            issues.append(EvidenceIssue(
+            issues.append(issue(
                 kind="identifier_in_statistics", hard=True, column=c.name, count=c.matches,
+                rows=c.matches,
                 detail=(f"The file claims to be {scan.claims} but column '{c.name}' holds "
                         f"{c.kind.replace('_', ' ')} values in {_fmt(c.matches)} of "
                         f"{_fmt(c.non_empty)} filled rows (shape: {c.masked_example})."),
                 control_hint=CONTROL_STATISTICS))
-    if check_reid and scan.count_column is None and scan.k_min is not None and \
-            scan.k_min < scan.k:
-        issues.append(EvidenceIssue(
+    if scan.claims in ("statistics", "deidentified") and scan.person_key_kind == (
+            "pseudonymous_key"):
+        who = f"{_fmt(scan.people)} people" if scan.people is not None else "each person"
+        issues.append(issue(
+            kind="linkable_key", hard=False, column=scan.person_key,
+            count=scan.people or scan.rows, rows=scan.rows,
+            detail=(f"The file claims to be {scan.claims} but column '{scan.person_key}' is a "
+                    f"pseudonymous key: it links every row of {who}, so the file is "
+                    "pseudonymized (linkable), not anonymous."),
+            control_hint=CONTROL_STATISTICS))
+    over = ", ".join(scan.quasi_identifiers)
+    if check_reid and scan.count_column is None and by_people and scan.people_k_min \
+            is not None and scan.people_k_min < scan.k:
+        issues.append(issue(
+            kind="reidentification", hard=False, count=scan.people_below_k or 0,
+            people=scan.people_below_k or 0, rows=scan.rows_tied,
+            detail=(f"Over {over}, {_fmt(scan.people_unique or 0)} of {_fmt(scan.people or 0)} "
+                    f"people (by '{scan.person_key}') are unique and "
+                    f"{_fmt(scan.people_below_k or 0)} share their values with fewer than "
+                    f"{scan.k} people; {_fmt(scan.rows_tied or 0)} of {_fmt(scan.rows)} rows "
+                    "can be tied to one person."),
+            control_hint=CONTROL_STATISTICS))
+    elif check_reid and scan.count_column is None and not by_people and \
+            scan.k_min is not None and scan.k_min < scan.k:
+        issues.append(issue(
             kind="reidentification", hard=False, count=scan.records_below_k or 0,
-            detail=(f"Over {', '.join(scan.quasi_identifiers)}, the smallest group has "
-                    f"{scan.k_min} record(s), below k={scan.k}: "
-                    f"{_fmt(scan.records_below_k or 0)} record(s) sit in groups smaller than "
-                    f"{scan.k}, {_fmt(scan.unique_records or 0)} of them unique."),
+            rows=scan.records_below_k or 0,
+            detail=(f"Over {over}, the smallest group has {scan.k_min} row(s), below "
+                    f"k={scan.k}: {_fmt(scan.records_below_k or 0)} row(s) sit in groups "
+                    f"smaller than {scan.k}, {_fmt(scan.unique_records or 0)} of them unique. "
+                    "Rows are counted, not people: the file has no person key."),
             control_hint=CONTROL_STATISTICS))
     if check_reid and scan.small_cells:
-        issues.append(EvidenceIssue(
+        issues.append(issue(
             kind="small_cells", hard=False, column=scan.count_column, count=scan.small_cells,
+            rows=scan.small_cells, people=None, counted="rows",
             detail=(f"{_fmt(scan.small_cells)} of {_fmt(scan.cells or 0)} cells have a count "
                     f"between 1 and {scan.k - 1} in column '{scan.count_column}'; suppress or "
                     f"merge cells below {scan.k} before release."),
             control_hint=CONTROL_STATISTICS))
     if check_reid and scan.l_diversity is not None and scan.l_target is not None and \
             scan.l_diversity < scan.l_target:
-        issues.append(EvidenceIssue(
+        who = (f"{_fmt(scan.people_below_l)} people" if scan.people_below_l is not None
+               else f"{_fmt(scan.records_below_l or 0)} row(s)")
+        issues.append(issue(
             kind="l_diversity", hard=False, column=scan.sensitive,
-            count=scan.records_below_l or 0,
-            detail=(f"Some groups over {', '.join(scan.quasi_identifiers)} show only "
-                    f"{scan.l_diversity} distinct value(s) of '{scan.sensitive}' (target "
-                    f"{scan.l_target}): {_fmt(scan.records_below_l or 0)} record(s) reveal "
-                    "what their group read."),
+            count=scan.people_below_l if scan.people_below_l is not None else (
+                scan.records_below_l or 0),
+            people=scan.people_below_l, rows=scan.records_below_l or 0,
+            detail=(f"Some groups over {over} show only {scan.l_diversity} distinct "
+                    f"value(s) of '{scan.sensitive}' (target {scan.l_target}): {who} in "
+                    "them reveal what their group read."),
             control_hint=CONTROL_STATISTICS))
     r = scan.retention
     if r is not None and r.expired_rows:
-        issues.append(EvidenceIssue(
+        issues.append(issue(
             kind="retention_exceeded", hard=False, column=r.date_column, count=r.expired_rows,
+            rows=r.expired_rows, people=None, counted="rows",
             detail=(f"{_fmt(r.expired_rows)} closed record(s) are dated before {r.cutoff} "
                     f"(older than the {r.retention_days}-day retention); the oldest is "
                     f"{r.oldest_age_days} days old. {_fmt(r.open_rows_excluded)} open "
@@ -700,8 +888,10 @@ def scan_files(paths: list[Path], *, quasi: list[str] | None, k: int | None,
                as_of: dt.date, default_k: int | None = None, open_column: str | None = None,
                count_column: str | None = None, barcode: BarcodeConfig | None = None,
                in_memory_max_bytes: int = IN_MEMORY_MAX_BYTES,
-               data_dir: Path | None = None) -> EvidenceReport:
-    """Scan files named on the command line (claims unknown; options apply to every file).
+               data_dir: Path | None = None, claims: Claims | None = None,
+               person_key: str | None = None,
+               time_grain: Literal["day", "month"] = "day") -> EvidenceReport:
+    """Scan files named on the command line (the options and claim apply to every file).
 
     k defaults to ``default_k``, else to ``evidence.k_anonymity`` in the data folder's
     policy/scales.yaml, else to 5 (see :func:`evidence_defaults`). An open column, when not
@@ -719,7 +909,8 @@ def scan_files(paths: list[Path], *, quasi: list[str] | None, k: int | None,
     wanted = {"quasi": quasi or [], "sensitive": [sensitive] if sensitive else [],
               "date_column": [date_column] if date_column else [],
               "open_column": [open_column] if open_column else [],
-              "count_column": [count_column] if count_column else []}
+              "count_column": [count_column] if count_column else [],
+              "person_key": [person_key] if person_key else []}
     headers = {path: _header_or_none(path) for path in paths}
     known = [h for h in headers.values() if h is not None]
     for option, names in wanted.items():
@@ -747,6 +938,8 @@ def scan_files(paths: list[Path], *, quasi: list[str] | None, k: int | None,
             count_column=None if "count_column" in skip else count_column,
             retention_days=None if "date_column" in skip else retention_days, as_of=as_of,
             sample_rows=defaults["sample_rows"], barcode=barcode or BarcodeConfig(),
+            claims=claims, time_grain=time_grain,
+            person_key=None if "person_key" in skip else person_key,
             in_memory_max_bytes=in_memory_max_bytes)
         for option in sorted(skip):
             scan.notes.append(f"this file has no column {', '.join(missing[option])} given "

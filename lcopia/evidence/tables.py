@@ -66,6 +66,10 @@ XLSX_MAX_SHARED_STRINGS = 4_000_000
 MAX_VALUE_BYTES = 1 << 20
 READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
 
+_ENCODING_NAMES = {"cp1252": "Windows-1252", "latin_1": "Latin-1", "mac_roman": "Mac Roman",
+                   "cp1250": "Windows-1250", "iso8859_15": "Latin-9"}
+
+
 class _RetryAs(Exception):
     """Internal: the file is not valid UTF-8 after all; read it again as Windows-1252."""
 
@@ -237,6 +241,13 @@ class Source:
         if (self.encoding in (None, "utf8", "utf-8")
                 and ("utf8" in text or "utf-8" in text or isinstance(exc, UnicodeDecodeError))):
             return _RetryAs()
+        if isinstance(exc, UnicodeDecodeError) or "decode" in text or "codec" in text:
+            name = _ENCODING_NAMES.get(self.encoding or "", self.encoding or "Windows-1252")
+            return EvidenceError(
+                self.display, f"is neither UTF-8 nor {name} text (it holds bytes, such as "
+                "0x81, that no character of that encoding has)",
+                "Open it in a spreadsheet program and save it as 'CSV UTF-8 (comma "
+                "delimited)', then scan it again")
         return EvidenceError(
             self.display, "could not be parsed as delimited text (a quote may be left open "
             "or the file may be cut short)",

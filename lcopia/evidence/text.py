@@ -64,12 +64,25 @@ def evidence_text(report: EvidenceReport) -> str:
                          f"{_fmt(f.unique_records or 0)} unique record(s), "
                          f"{_fmt(f.records_below_k or 0)} record(s) in groups below {f.k}")
             out.append(line)
+            if f.people is not None:
+                out.append(f"  People (by person key '{f.person_key}', {f.person_key_kind}): "
+                           f"{_fmt(f.people_unique or 0)} of {_fmt(f.people)} people are unique, "
+                           f"{_fmt(f.people_below_k or 0)} in groups of fewer than {f.k} people "
+                           f"(smallest group {f.people_k_min} people); "
+                           f"{_fmt(f.rows_tied or 0)} of {_fmt(f.rows)} rows can be tied to "
+                           "one person")
+            elif f.k_min is not None and f.count_column is None:
+                out.append("  People: no person key in the file, so the groups above count "
+                           "rows, not people")
         if f.count_column is not None and f.small_cells is not None:
             out.append(f"  Small cells: {_fmt(f.small_cells)} of {_fmt(f.cells or 0)} cells "
                        f"count fewer than {f.k} (column '{f.count_column}'; counts not shown)")
         if f.l_diversity is not None:
+            people = (f", {_fmt(f.people_below_l)} people" if f.people_below_l is not None
+                      else "")
             out.append(f"  l-diversity of '{f.sensitive}': {f.l_diversity} (target "
-                       f"{f.l_target}); {_fmt(f.records_below_l or 0)} record(s) below target")
+                       f"{f.l_target}); {_fmt(f.records_below_l or 0)} record(s){people} "
+                       "below target")
         r = f.retention
         if r is not None:
             opened = (f"; {_fmt(r.open_rows_excluded)} open record(s) in '{r.open_column}' "
