@@ -39,6 +39,7 @@ from lcopia.models import (
 from lcopia.project import INVENTORY_TABLES, LIBRARY_FILE, TAXONOMY_FILES, DataDir
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # an inventory is small; anything bigger is a wrong file
+PLACEHOLDER = "REPLACE:"  # written by 'lcopia init'; validate insists it is replaced
 MISSING = "file is missing; restore it from the sample in the repository"
 TRUE_WORDS = {"yes", "y", "true", "t", "1", "x"}
 FALSE_WORDS = {"no", "n", "false", "f", "0"}
@@ -193,7 +194,7 @@ def parse_date(text: str) -> dt.date | None:
     return None
 
 
-def _cell_converter(annotation: Any) -> tuple[str, Callable[[str], Any]]:
+def cell_converter(annotation: Any) -> tuple[str, Callable[[str], Any]]:
     """(expected-text, parser) for a model field's type; parser returns None when invalid."""
     text = str(annotation)
     if "list[str]" in text:
@@ -220,7 +221,7 @@ def _cell_converter(annotation: Any) -> tuple[str, Callable[[str], Any]]:
     return "text", lambda s: s.strip()
 
 
-def _key(text: str) -> str:
+def vocabulary_key(text: str) -> str:
     """How spreadsheet users vary a vocabulary word: case, spaces, underscores, hyphens."""
     return re.sub(r"[\s_\-./]+", "", text.casefold())
 
@@ -235,9 +236,9 @@ def canonical(value: str, allowed: Iterable[str]) -> str:
     options = list(allowed)
     if value in options:
         return value
-    key = _key(value)
+    key = vocabulary_key(value)
     for option in options:
-        if _key(option) == key:
+        if vocabulary_key(option) == key:
             return option
     if key in _NOT_APPLICABLE and "not_applicable" in options:
         return "not_applicable"
@@ -310,14 +311,15 @@ def _read_csv_rows(path: Path, rel: str, model: type[BaseModel], problems: _Prob
         problems.add(rel, name, "column is missing from the header row", row=1)
     if missing:
         return None  # every row would repeat "is required"; the header is the one fix
-    converters = {name: _cell_converter(fields[name].annotation) for name in known}
+    converters = {name: cell_converter(fields[name].annotation) for name in known}
     records = []
     body = rows[1:]
     while body and not any(c.strip() for c in body[-1]):
         body.pop()  # spreadsheets leave trailing blank rows
     if not body and table in NON_EMPTY_TABLES:
         problems.add(rel, None, f"has only the header row; add one row per "
-                     f"{NON_EMPTY_TABLES[table]} (the sample in the repository shows how)")
+                     f"{NON_EMPTY_TABLES[table]} ('lcopia workbook export' writes a workbook with "
+                     "help on every column)")
         return None
     for offset, cells in enumerate(body):
         rownum = offset + 2
@@ -595,6 +597,21 @@ def _check_taxonomy(taxonomy: Taxonomy, policy: Policy | None, problems: _Proble
                          f"must be one of {tier_ids}", value=e.tier, choices=tier_ids)
 
 
+def _check_library(lib: Library, policy: Policy | None, problems: _Problems) -> None:
+    """library.yaml on its own: checked even when a table cannot be read, so a new project
+    sees every placeholder it must replace at the first ``validate``."""
+    for name, value in lib.model_dump().items():
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and PLACEHOLDER in item:
+                problems.add("inventory/library.yaml", name, "is still the placeholder from "
+                             "'lcopia init'; write your library's own value", value=item)
+    if policy is not None and policy.library.casefold() not in lib.name.casefold() \
+            and PLACEHOLDER not in lib.name:
+        problems.warnings.append(
+            f"policy/policy.yaml is the policy of {policy.library}, not of {lib.name}: put your "
+            "library's own policy text in policy/ and quote its clauses (see policy/README.md)")
+
+
 def _check_inventory(inv: Inventory, policy: Policy | None, taxonomy: Taxonomy | None,
                      as_of: dt.date | None, problems: _Problems) -> None:
     _unique(inv.systems, "system_id", "inventory/systems.csv", problems)
@@ -699,7 +716,7 @@ def _check_inventory(inv: Inventory, policy: Policy | None, taxonomy: Taxonomy |
 # ----------------------------------------------------------------------------- entry points
 
 
-def _vocabulary_columns(policy: Policy | None, taxonomy: Taxonomy | None
+def vocabulary_columns(policy: Policy | None, taxonomy: Taxonomy | None
                         ) -> dict[str, dict[str, list[str]]]:
     """Table → column → the closed vocabulary its cells come from (for forgiving matching)."""
     out: dict[str, dict[str, list[str]]] = {
@@ -746,26 +763,29 @@ def _validate(model: type[BaseModel], data: Any, rel: str, problems: _Problems,
         return None
 
 
-def load(data_dir: Path | str | DataDir, *, as_of: dt.date | None = None) -> Bundle:
-    """Load and cross-check everything under ``data_dir``; raise one InventoryError if bad.
-
-    ``as_of`` enables checks against the assessment date (no review or request dated in the
-    future); the loader never reads the clock itself.
-    """
+def _project_root(data_dir: Path | str | DataDir) -> DataDir:
     project = data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
-    root = project.root
-    problems = _Problems()
-    if not root.is_dir():
-        raise InventoryError([Problem(file=str(root), field=None, expected=(
+    if not project.root.is_dir():
+        raise InventoryError([Problem(file=str(project.root), field=None, expected=(
             "is not a folder; give --data the folder that holds policy/, taxonomy/ and "
             "inventory/ (the sample is 'data')"))])
+    return project
+
+
+def _raise(project: DataDir, problems: _Problems) -> None:
+    """One InventoryError, its problems file by file (in reading order) and row by row."""
+    order = {project.rel(p): i for i, p in enumerate(project.input_files())}
+    ranked = sorted(problems.items, key=lambda p: (order.get(p.file, len(order)), p.row or 0))
+    raise InventoryError(ranked, problems.warnings)
+
+
+def _read_rules(project: DataDir, problems: _Problems
+                ) -> tuple[Policy | None, Taxonomy | None]:
     raw: dict[str, Any] = {}
     for path in project.input_files():
-        if path.suffix == ".yaml":
+        if path.suffix == ".yaml" and path.parent != project.inventory:
             rel = project.rel(path)
             raw[rel] = _yaml(path, rel, problems)
-    lib_rel = f"inventory/{LIBRARY_FILE}"
-
     policy = taxonomy = None
     scales = _validate(Scales, raw["policy/scales.yaml"], "policy/scales.yaml", problems) \
         if raw["policy/scales.yaml"] is not None else None
@@ -789,25 +809,51 @@ def load(data_dir: Path | str | DataDir, *, as_of: dt.date | None = None) -> Bun
                                             "elements": tparts[1].get("elements"),
                                             "vocabularies": vocab},
                                  "taxonomy/elements.yaml", problems, list_key="elements")
-    library = None
-    if raw[lib_rel] is not None:
-        library = _validate(Library, raw[lib_rel], lib_rel, problems)
-    choices = _vocabulary_columns(policy, taxonomy)
+    if policy is not None:
+        _check_policy(policy, taxonomy, problems)
+        _check_quotes(policy, taxonomy, project.root, problems)
+    if taxonomy is not None:
+        _check_taxonomy(taxonomy, policy, problems)
+    return policy, taxonomy
+
+
+def load_rules(data_dir: Path | str | DataDir) -> tuple[Policy, Taxonomy]:
+    """The policy and taxonomy alone: enough to build an inventory workbook for a library
+    whose inventory is still blank. Raises one InventoryError listing every problem."""
+    project = _project_root(data_dir)
+    problems = _Problems()
+    policy, taxonomy = _read_rules(project, problems)
+    if problems.items or policy is None or taxonomy is None:
+        if not problems.items:
+            problems.add(str(project.root), None, "could not be loaded")
+        _raise(project, problems)
+    assert policy is not None and taxonomy is not None
+    return policy, taxonomy
+
+
+def load(data_dir: Path | str | DataDir, *, as_of: dt.date | None = None) -> Bundle:
+    """Load and cross-check everything under ``data_dir``; raise one InventoryError if bad.
+
+    ``as_of`` enables checks against the assessment date (no review or request dated in the
+    future); the loader never reads the clock itself.
+    """
+    project = _project_root(data_dir)
+    problems = _Problems()
+    policy, taxonomy = _read_rules(project, problems)
+    lib_rel = f"inventory/{LIBRARY_FILE}"
+    lib_raw = _yaml(project.inventory / LIBRARY_FILE, lib_rel, problems)
+    library = _validate(Library, lib_raw, lib_rel, problems) if lib_raw is not None else None
+    choices = vocabulary_columns(policy, taxonomy)
     tables = {name: _read_csv(project.inventory / name, f"inventory/{name}", model, problems,
                               choices.get(name))
               for name, model in CSV_MODELS.items()}
-
     tables["answers.csv"] = [
         a.model_copy(update={"target_id": "library"})
         if a.scope == "library" and a.target_id.casefold() == "library" else a
         for a in tables["answers.csv"]]
-    if policy is not None:
-        _check_policy(policy, taxonomy, problems)
-        _check_quotes(policy, taxonomy, root, problems)
-    if taxonomy is not None:
-        _check_taxonomy(taxonomy, policy, problems)
     inventory = None
     if library is not None:
+        _check_library(library, policy, problems)
         inventory = Inventory(library=library, systems=tables["systems.csv"],
                               flows=tables["flows.csv"], answers=tables["answers.csv"],
                               disclosures=tables["disclosures.csv"])
@@ -815,12 +861,8 @@ def load(data_dir: Path | str | DataDir, *, as_of: dt.date | None = None) -> Bun
             _check_inventory(inventory, policy, taxonomy, as_of, problems)
     if problems.items or policy is None or taxonomy is None or inventory is None:
         if not problems.items:
-            problems.add(str(root), None, "could not be loaded")
-        order = {project.rel(p): i for i, p in enumerate(project.input_files())}
-        ranked = sorted(problems.items, key=lambda p: (order.get(p.file, len(order)),
-                                                       p.row or 0))
-        raise InventoryError(ranked, problems.warnings)
-
+            problems.add(str(project.root), None, "could not be loaded")
+        _raise(project, problems)
     files = dict(sorted(problems.hashes.items()))
     return Bundle(policy=policy, taxonomy=taxonomy, inventory=inventory, files=files,
                   warnings=problems.warnings)
