@@ -83,8 +83,11 @@ def _refuse_special(path: Path, display: str) -> int:
     try:
         return require_regular_file(path, display, missing="no such file").st_size
     except FileProblem as exc:
-        raise EvidenceError(display, exc.expected.split(";")[0],
-                            "Point lcopia at the exported file itself") from None
+        why = exc.expected.split(";")[0]
+        fix = {"no such file": "Check the path and the file name",
+               "is a folder, not a file": "Name the export file itself"}.get(
+                   why, "Point lcopia at the exported file itself")
+        raise EvidenceError(display, why, fix) from None
 
 
 def _open_fd(path: Path, display: str) -> io.BufferedReader:
