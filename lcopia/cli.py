@@ -136,9 +136,13 @@ def cmd_scan(args: argparse.Namespace) -> int:
         date_column=args.date_column,
         retention_days=args.retention_days,
         as_of=args.as_of or dt.date.today(),
+        data_dir=args.data,
+        claims=args.claims,
+        person_key=args.person_key,
+        time_grain=args.time_grain,
     )
     _emit(report.model_dump_json(indent=2) if args.format == "json"
-          else evidence.render_text(report))
+          else evidence.evidence_text(report))
     return 0
 
 
@@ -362,12 +366,24 @@ def build_parser() -> argparse.ArgumentParser:
                 "  lcopia scan stats.csv --quasi month,branch,age_band --k 10\n"
                 "  lcopia scan loans.csv --date-column checkout_time --retention-days 90\n")
     p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--data", type=Path, default=None,
+                   help="folder whose policy/scales.yaml sets k, l and sampling (default: "
+                   "$LCOPIA_DATA or the project folder above; built-in values outside one)")
     p.add_argument("--quasi", help="comma-separated quasi-identifier columns (default: inferred)")
     p.add_argument("--k", type=_positive_int, help="k for k-anonymity (default: from policy data)")
     p.add_argument("--sensitive", help="column for l-diversity (title, subject, genre...)")
     p.add_argument("--date-column", help="column holding the record date, for retention")
     p.add_argument("--retention-days", type=int, help="days a record may be kept")
     p.add_argument("--as-of", type=_date, help="date retention is measured from (default: today)")
+    p.add_argument("--claims", choices=["statistics", "deidentified", "pseudonymized",
+                                        "identified"],
+                   help="what the files are said to be (the evidence manifest's words); "
+                        "re-identification is checked unless 'identified'")
+    p.add_argument("--person-key", metavar="COLUMN",
+                   help="column standing for one person (default: a card number, patron id "
+                        "or pseudonymous key found in the file)")
+    p.add_argument("--time-grain", choices=["day", "month"], default="day",
+                   help="inferred quasi-identifier dates are counted by this (default: day)")
     p.add_argument("--format", choices=["json", "text"], default="text",
                    help="text for people, json for programs")
     p.set_defaults(func=cmd_scan)
@@ -494,7 +510,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if "data" in vars(args):
             from lcopia.project import resolve_data_dir
 
-            args.data = resolve_data_dir(args.data, parameter="--data").root
+            try:
+                args.data = resolve_data_dir(args.data, parameter="--data").root
+            except UsageError:
+                if command != "scan" or args.data is not None:
+                    raise
+                # scan works on any file anywhere: outside a project, built-in k and l apply
         return args.func(args)
     except LcopiaError as exc:
         if isinstance(exc, InternalError) and args.verbose:

@@ -129,12 +129,14 @@ def test_a_statistics_file_with_an_identifier_is_a_hard_finding(tmp_path):
 def test_an_identifying_export_reports_columns_not_reidentification(tmp_path):
     rows = [[CANARY_CARD, CANARY_NAME, "65802"], ["20417000012342", "Ann Lee", "65803"]]
     path = write_csv(tmp_path / "loans.csv", ["patron_barcode", "patron_name", "zip"], rows)
-    result = scan(path)
+    result = scan(path, claims="identified")
     kinds = {c.name: c.kind for c in result.columns}
     assert kinds == {"patron_barcode": "card_barcode", "patron_name": "person_name",
                      "zip": "zip"}
-    assert result.issues == []  # identifying by nature; k only reported
+    assert result.issues == []  # identified by its own claim; k only reported
     assert result.k_min == 1
+    # without a claim, re-identification is checked even though identifiers were found
+    assert [i.kind for i in scan(path).issues] == ["reidentification"]
 
 
 # ----------------------------------------------------------------------------- retention
@@ -178,9 +180,10 @@ def test_default_k_comes_from_the_policy_file_then_falls_back_to_5(tmp_path, mon
     policy.mkdir(parents=True)
     (policy / "scales.yaml").write_text("evidence:\n  k_anonymity: 11\n", encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    assert scan(path, default_k=None).k == 11
+    assert scan(path, default_k=None, data_dir=tmp_path / "data").k == 11
+    assert scan(path, default_k=None).k == 5  # the working directory is never looked in
     (policy / "scales.yaml").unlink()
-    assert scan(path, default_k=None).k == 5
+    assert scan(path, default_k=None, data_dir=tmp_path / "data").k == 5
     assert evidence.evidence_defaults(DATA)["k_anonymity"] == 5
 
 
@@ -424,13 +427,9 @@ def _both_ways(path: Path, monkeypatch: pytest.MonkeyPatch, **kw) -> tuple[str, 
     """The scan of one file read whole, and streamed in many small chunks."""
     opts = {"k": 5, "as_of": AS_OF, "sample_rows": 500}
     opts.update(kw)
-    whole = evidence.scan_file(path, **opts).model_dump_json()
-    monkeypatch.setattr(evidence, "CHUNK_ROWS", 700)
-    monkeypatch.setattr(evidence, "SAMPLE_WINDOW_ROWS", 900)
-    streamed = evidence.scan_file(path, in_memory_max_bytes=0, **opts).model_dump_json()
-    monkeypatch.undo()
-    monkeypatch.setattr(evidence, "SAMPLE_WINDOW_ROWS", 900)
-    whole = evidence.scan_file(path, **opts).model_dump_json()
+    streamed = evidence.scan_file(path, in_memory_max_bytes=0, chunk_rows=700,
+                                  sample_window_rows=900, **opts).model_dump_json()
+    whole = evidence.scan_file(path, sample_window_rows=900, **opts).model_dump_json()
     return whole, streamed
 
 
