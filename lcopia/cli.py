@@ -107,7 +107,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
     refuse_special_files(args.data)  # a FIFO where an export should be would hang the scan
     found = compute(args.data, args.as_of or dt.date.today())
-    for warning in found.bundle.warnings:
+    for warning in [*found.bundle.warnings, *(found.web.warnings if found.web else [])]:
         _warn(f"warning: {warning}")
     assessment = found.assessment
     if args.format == "json":

@@ -222,13 +222,16 @@ def _inputs(data: Path, results: Any) -> dict[str, str]:
     evidence = data / "evidence"
     if (evidence / "manifest.yaml").is_file():
         found["evidence/manifest.yaml"] = _sha256(evidence / "manifest.yaml")
+    # the hash of the bytes each reader actually scanned, never a re-read afterwards: a file
+    # replaced during the run must not be recorded as the one assessed
     if results.evidence is not None:
         for scan in results.evidence.files:
-            path = evidence / scan.file
-            if path.is_file():
-                found[f"evidence/{scan.file}"] = _sha256(path)
-    for har in sorted((evidence / "web").glob("*.har")) if (evidence / "web").is_dir() else []:
-        found[f"evidence/web/{har.name}"] = _sha256(har)
+            if scan.sha256:
+                found[f"evidence/{scan.file}"] = scan.sha256
+    if results.web is not None:
+        for capture in results.web.captures:
+            if capture.sha256:
+                found[f"evidence/web/{Path(capture.file).name}"] = capture.sha256
     if results.web is not None:  # the tracker lists read, hashed from the bytes used
         found.update({f"trackers:{n}": h for n, h in results.web.tracker_files.items()})
     return dict(sorted(found.items()))

@@ -171,14 +171,14 @@ def _org_key(who: Who, domain: str) -> str:
 
 
 def _read_captures(paths: list[Path], given: set[str] | None, limit: int
-                   ) -> tuple[list[tuple[str, list[Page], set[str]]], list[str]]:
+                   ) -> tuple[list[tuple[str, list[Page], set[str], str]], list[str]]:
     """Every capture read and checked, with its first party (rubric W4: the library's own
     domains plus the captured site), and a warning for a captured site not among them."""
-    parsed: list[tuple[str, list[Page], set[str]]] = []
+    parsed: list[tuple[str, list[Page], set[str], str]] = []
     warnings: list[str] = []
     for path in paths:
         name = str(path)
-        doc = read_json(path, limit)
+        doc, digest = read_json(path, limit)
         check_depth(doc, name)
         pages, fp = parse_entries(doc, name, None)
         if given is not None:
@@ -188,7 +188,7 @@ def _read_captures(paths: list[Path], given: set[str] | None, limit: int
                     "library's website_domains; it is treated as first party (the library's "
                     "own site). Add it to website_domains in library.yaml if it is yours.")
             fp = fp | given
-        parsed.append((name, pages, fp))
+        parsed.append((name, pages, fp, digest))
     return parsed, warnings
 
 
@@ -339,7 +339,7 @@ def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
     parsed, warnings = _read_captures(paths, _normalise_first_party(first_party), limit)
 
     hosts_of: dict[str, set[str]] = {}
-    for _name, pages, fp in parsed:
+    for _name, pages, fp, _digest in parsed:
         for page in pages:
             for item in page.entries:
                 if item.party not in fp:
@@ -348,9 +348,10 @@ def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
     audit = _Audit({d: classifier.domain(h) for d, h in hosts_of.items()}, db.known_labels)
 
     captures = []
-    for name, pages, fp in parsed:
+    for name, pages, fp, digest in parsed:
         summaries = [s for s in (audit.page(name, page, fp) for page in pages) if s]
-        captures.append(CaptureSummary(file=name, first_party=sorted(fp), pages=summaries))
+        captures.append(CaptureSummary(file=name, first_party=sorted(fp), pages=summaries,
+                                       sha256=digest))
     return WebReport(trackers_as_of=listing.as_of, captures=captures,
                      third_parties=audit.third_parties(), issues=audit.findings(),
                      organisations=audit.organisations(systems),

@@ -7,6 +7,7 @@ hold patron data).
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import json
 import os
@@ -149,18 +150,20 @@ def _too_big(name: str, size: int, max_bytes: int) -> EvidenceError:
         "or save without response content")
 
 
-def read_json(path: Path, max_bytes: int) -> object:
-    """The capture parsed as JSON, within the size limits; json's own messages (which quote
-    the document) are never passed on."""
+def read_json(path: Path, max_bytes: int) -> tuple[object, str]:
+    """The capture parsed as JSON, within the size limits, and the sha256 of the bytes read
+    (the run's record of what was audited); json's own messages (which quote the document)
+    are never passed on."""
     name = str(path)
     raw = read_capture_bytes(path, max_bytes)
+    digest = hashlib.sha256(raw).hexdigest()
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise _bad(name, "is not UTF-8 text, so it is not a HAR capture") from None
     # json's own messages quote the document, which may hold patron data: never pass them on.
     try:
-        return json.loads(text)
+        return json.loads(text), digest
     except RecursionError:
         raise _bad(name, f"is nested more than {MAX_DEPTH} levels deep; a browser "
                    "capture never is") from None

@@ -125,6 +125,7 @@ class CaptureSummary(_Model):
     file: str
     first_party: list[str] = Field(description="Registrable domains treated as the library.")
     pages: list[PageSummary]
+    sha256: str | None = Field(None, description="sha256 of the capture's bytes as audited.")
 
 
 class ThirdParty(_Model):
