@@ -39,10 +39,11 @@ import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
+from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
+from lcopia import pipeline, report
 from lcopia.errors import (
     FileProblem,
     InternalError,
@@ -51,6 +52,7 @@ from lcopia.errors import (
     UsageError,
     did_you_mean,
 )
+from lcopia.load import load
 from lcopia.pipeline import write_atomic
 from lcopia.run_guard import (
     EARLIEST_AS_OF,
@@ -79,10 +81,11 @@ from lcopia.run_guard import (
 # Part of this module's interface since before the guard rules moved to lcopia.run_guard.
 REEXPORTED = (EARLIEST_AS_OF, ERROR_LOG, LATEST_AS_OF, LOCK_FILE, SOCKET_DIR_ROOM, find_browser)
 
-NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
-INVENTORY_NB, SYSTEM_NB, EVIDENCE_NB, BOARD_NB = (
-    "01_inventory", "02_system", "03_evidence", "04_board_report")
-TEMPLATES = (INVENTORY_NB, SYSTEM_NB, EVIDENCE_NB, BOARD_NB)
+# The templates are package data (lcopia.notebooks): an installed lcopia runs from any folder.
+NOTEBOOKS = Path(str(resources.files("lcopia.notebooks")))
+INVENTORY_NB, SYSTEM_NB, EVIDENCE_NB, BOARD_NB, TREND_NB = (
+    "01_inventory", "02_system", "03_evidence", "04_board_report", "05_trend")
+TEMPLATES = (INVENTORY_NB, SYSTEM_NB, EVIDENCE_NB, BOARD_NB, TREND_NB)
 KERNEL = "python3"
 CELL_TIMEOUT = 600
 STARTUP_TIMEOUT = 60
@@ -495,7 +498,9 @@ def _jobs(bundle: Any, data: Path, as_of: dt.date, tmp: Path,
           previous: Path | None) -> tuple[list[Job], Job]:
     base = {"data_dir": str(data), "as_of": as_of.isoformat(), "run_dir": str(tmp)}
     first = [Job(EVIDENCE_NB, EVIDENCE_NB, dict(base)),
-             Job(INVENTORY_NB, INVENTORY_NB, dict(base))]
+             Job(INVENTORY_NB, INVENTORY_NB, dict(base)),
+             # the earlier runs sit beside the run being written
+             Job(TREND_NB, TREND_NB, {"data_dir": str(data), "reports_dir": str(tmp.parent)})]
     first += [Job(f"{SYSTEM_NB}-{notebook_name(s.system_id)}", SYSTEM_NB,
                   {**base, "system_id": s.system_id})
               for s in bundle.inventory.systems]
@@ -528,8 +533,6 @@ async def _run(*, data: Path, as_of: dt.date, tmp: Path, jobs: int, nb_dir: Path
                previous: Path | None, timeout: float, progress: _Progress,
                times: dict[str, float], steps: dict[str, float],
                stop: _Interrupted) -> Any:
-    from lcopia import pipeline
-
     notebooks = tmp / "notebooks"
     notebooks.mkdir()
     kernels = [_Kernel(nb_dir) for _ in range(max(1, min(jobs, len(first))))]
@@ -608,9 +611,6 @@ def run_assessment(*, data: Path, as_of: dt.date, out: Path, jobs: int = 2,
 def _assess(*, data: Path, as_of: dt.date, out: Path, jobs: int, previous: Path | None,
             progress: bool, notebooks: Path | None, cell_timeout: float,
             stop: _Interrupted) -> RunResult:
-    from lcopia import report
-    from lcopia.load import load
-
     if jobs < 1:
         raise UsageError("--jobs must be 1 or more")
     check_as_of(as_of)
