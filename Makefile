@@ -17,8 +17,13 @@ unexport MPLBACKEND
 
 .PHONY: help assess test fuzz lint deps venv bench clean
 
+# The project folder `make assess` assesses (a library's own: make assess DATA=../mylibrary).
+DATA ?= data
+LAB_VENV := .venv-lab
+
 help:
-	@echo "make assess   run the whole assessment on data/ and write reports/<date>/"
+	@echo "make assess   run the whole assessment on $(DATA)/ and write reports/<date>/"
+	@echo "make lab      open the notebooks in JupyterLab (installed on first use)"
 	@echo "make test     install what is needed, then run every check (pytest, nbval, ruff)"
 	@echo "make fuzz     run the fuzzers and property tests with many more examples"
 	@echo "make bench    run the benchmarks (slow; not part of the tests)"
@@ -28,6 +33,10 @@ $(STAMP): requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@# notebooks saved in JupyterLab keep their outputs out of git (a filter in .git/config)
+	@if [ -d .git ] || git rev-parse --git-dir >/dev/null 2>&1; then \
+	  $(BIN)/nbstripout --install --extra-keys "metadata.papermill cell.metadata.papermill" \
+	    >/dev/null 2>&1 || true; fi
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -43,7 +52,18 @@ deps:
 	fi
 
 assess: venv deps
-	$(BIN)/python -m lcopia assess --data data --out reports
+	$(BIN)/python -m lcopia assess --data $(DATA) --out reports
+
+# JupyterLab in its own environment (see README, Development), on the project's kernel.
+$(LAB_VENV)/.installed-stamp: requirements-lab.txt
+	$(PYTHON) -m venv $(LAB_VENV)
+	$(LAB_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LAB_VENV)/bin/python -m pip install --quiet -r requirements-lab.txt
+	touch $@
+
+lab: venv $(LAB_VENV)/.installed-stamp
+	$(BIN)/python scripts/lab_kernel.py $(LAB_VENV) $(BIN)/python build
+	LCOPIA_DATA=$(abspath $(DATA)) $(LAB_VENV)/bin/jupyter lab notebooks
 
 lint: venv
 	$(BIN)/ruff check lcopia tests scripts benchmarks
@@ -52,6 +72,7 @@ lint: venv
 test: venv deps lint
 	$(BIN)/python -m pytest -n 2 --dist worksteal tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
+	scripts/check_package.sh
 
 # The fuzzers and the row-order property of `make test` with the "full" hypothesis profile
 # (20x the examples; minutes).
@@ -63,6 +84,7 @@ bench: venv
 	$(BIN)/python benchmarks/bench_assess.py
 	$(BIN)/python benchmarks/bench_scan.py
 	$(BIN)/python benchmarks/bench_scale.py
+	$(BIN)/python benchmarks/bench_startup.py
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache
