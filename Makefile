@@ -15,7 +15,7 @@ export MPLCONFIGDIR := $(CURDIR)/build/matplotlib
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 unexport MPLBACKEND
 
-.PHONY: help assess test fuzz lint deps venv bench clean
+.PHONY: help assess test fuzz lab lint deps venv bench clean
 
 # The project folder `make assess` assesses (a library's own: make assess DATA=../mylibrary).
 DATA ?= data
