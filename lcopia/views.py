@@ -20,14 +20,12 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from lcopia.errors import UsageError, did_you_mean
+from lcopia.report.charts import band_styles, mpl_text
+from lcopia.report.common import BAND_ORDER, YESNO
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from lcopia.pipeline import Results
 
-BAND_ORDER = {"Critical": 0, "High": 1, "Moderate": 2, "Low": 3}
-BAND_COLOUR = {"Critical": "#c0504d", "High": "#e9a06b", "Moderate": "#f5dc8c",
-               "Low": "#eef5ea"}
-YESNO = {"yes": "Yes", "no": "No", "unknown": "Not known", True: "Yes", False: "No"}
 RECEIVES = {"ip_address": "IP address", "page_url": "page address", "search_terms":
             "search terms", "patron_id": "patron id", "session_id": "session id",
             "ad_ids": "advertising ids", "cookies": "cookies"}
@@ -162,12 +160,13 @@ def flows_by_band_figure(results: Results) -> Figure:
     fig = Figure(figsize=(6.4, 0.5 + 0.45 * max(len(cats), 1)), dpi=100)
     ax = fig.add_subplot()
     left = [0] * len(cats)
-    for band in BAND_ORDER:
+    styles = band_styles(results.bundle.policy.scales.risk_bands)
+    for band, style in styles.items():
         values = [counts.get((c, band), 0) for c in cats]
-        ax.barh(range(len(cats)), values, left=left, color=BAND_COLOUR[band],
+        ax.barh(range(len(cats)), values, left=left, color=style["face"],
                 edgecolor="#333333", linewidth=0.6, label=band)
         left = [a + b for a, b in zip(left, values, strict=True)]
-    ax.set_yticks(range(len(cats)), [names[c] for c in cats], fontsize=8)
+    ax.set_yticks(range(len(cats)), [mpl_text(names[c]) for c in cats], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("Number of data flows", fontsize=8)
     ax.legend(fontsize=7, loc="lower right", title="Risk today", title_fontsize=7)

@@ -1,0 +1,201 @@
+"""Files for people who work in spreadsheets: findings CSV/JSON, the action plan, vendor list.
+
+Formula injection is neutralised in every text cell, and the xlsx is written with fixed
+timestamps so the same assessment gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import re
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from lcopia.models import Bundle, Finding
+from lcopia.report.changes import _snapshot
+from lcopia.report.common import _findings_sorted, fmt_date, read_template, render_template
+
+if TYPE_CHECKING:  # pragma: no cover - typing only
+    from lcopia.pipeline import Results
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+# --------------------------------------------------------------------------- exports
+
+FINDING_COLUMNS = [
+    "id", "kind", "band", "risk", "hard_gate", "gate_rule", "control_id", "system_id",
+    "flow_id", "title", "subject", "clauses", "statutes", "evidence", "recommendation",
+    "ala_priority", "owner", "due"]
+ACTION_COLUMNS = [
+    ("Rank", 7), ("Finding ids", 24), ("Control", 11), ("Subject", 30), ("Action", 50),
+    ("Owner", 20), ("Due date", 12), ("Residual risk", 10), ("Band", 11),
+    ("Risk after action", 10), ("ALA priority", 9)]
+
+
+def neutralise(value: Any) -> Any:
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def _finding_row(f: Finding) -> list[Any]:
+    d = f.model_dump(mode="json")
+    out = []
+    for col in FINDING_COLUMNS:
+        v = d.get(col)
+        if isinstance(v, list):
+            v = "; ".join(str(x) for x in v)
+        elif isinstance(v, bool):
+            v = "yes" if v else "no"
+        elif v is None:
+            v = ""
+        out.append(neutralise(v))
+    return out
+
+
+def _write_csv(findings: list[Finding], path: Path) -> None:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(FINDING_COLUMNS)
+    for f in findings:
+        w.writerow(_finding_row(f))
+    path.write_text(buf.getvalue(), encoding="utf-8-sig", newline="")
+
+
+def _write_xlsx(results: Results, path: Path) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font
+    from openpyxl.utils import get_column_letter
+
+    a = results.assessment
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Action plan"
+    rows: list[list[Any]] = [[
+        x.rank, "; ".join(x.finding_ids), x.control_id or "", x.subject, x.action, x.owner,
+        x.due, x.residual_risk, x.band, x.planned_risk, x.ala_priority or ""]
+        for x in sorted(a.actions, key=lambda x: x.rank)]
+    _fill_sheet(ws, [c for c, _ in ACTION_COLUMNS], [w for _, w in ACTION_COLUMNS], rows,
+                Font, Alignment, get_column_letter)
+    ws2 = wb.create_sheet("Findings")
+    frows = [_finding_row(f) for f in _findings_sorted(a.findings)]
+    for r in frows:  # risk stays a number; due a date
+        r[3] = int(r[3])
+        r[-1] = dt.date.fromisoformat(r[-1]) if r[-1] else None
+    widths = [22, 14, 10, 7, 8, 16, 11, 14, 14, 40, 30, 16, 16, 50, 50, 8, 18, 12]
+    _fill_sheet(ws2, FINDING_COLUMNS, widths, frows, Font, Alignment, get_column_letter)
+    stamp = dt.datetime.combine(a.as_of, dt.time())
+    wb.properties.creator = "lcopia"
+    wb.properties.title = f"Action plan {a.as_of.isoformat()}"
+    wb.properties.created = stamp
+    tmp = path.with_suffix(".tmp.xlsx")
+    wb.save(tmp)
+    _normalise_zip(tmp, path, a.as_of)
+    tmp.unlink()
+
+
+def _fill_sheet(ws: Any, header: list[str], widths: list[int], rows: list[list[Any]],
+                font: Any, align: Any, letter: Any) -> None:
+    ws.append(header)
+    for cell in ws[1]:
+        cell.font = font(bold=True)
+        cell.alignment = align(vertical="top", wrap_text=True)
+    for row in rows:
+        ws.append([neutralise(v) for v in row])
+    for row in ws.iter_rows(min_row=2):
+        for cell in row:
+            if isinstance(cell.value, str):
+                cell.data_type = "s"  # never a formula, whatever the text
+            elif isinstance(cell.value, dt.date):
+                cell.number_format = "yyyy-mm-dd"
+            cell.alignment = align(vertical="top", wrap_text=True)
+    for i, w in enumerate(widths, start=1):
+        ws.column_dimensions[letter(i)].width = w
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+
+
+def _normalise_zip(src: Path, dst: Path, when: dt.date) -> None:
+    """Rewrite an xlsx with fixed timestamps so the same assessment gives the same bytes."""
+    stamp = f"{when.isoformat()}T00:00:00Z".encode()
+    with zipfile.ZipFile(src) as z:
+        items = [(i, z.read(i.filename)) for i in z.infolist()]
+    with zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as out:
+        for info, data in items:
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"(<dcterms:(?:created|modified)[^>]*>)[^<]*", rb"\g<1>" + stamp,
+                              data)
+            zi = zipfile.ZipInfo(info.filename, date_time=(when.year, when.month, when.day,
+                                                           0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zi.external_attr = info.external_attr
+            out.writestr(zi, data)
+
+
+def vendor_rows(results: Results) -> list[dict[str, Any]]:
+    """External systems that hold library records, with what the patron list must show."""
+    b = results.bundle
+    names = {c.id: c.name for c in b.taxonomy.categories}
+    order = {c.id: i for i, c in enumerate(b.taxonomy.categories)}
+    cats: dict[str, set[str]] = {}
+    for f in b.inventory.flows:
+        cats.setdefault(f.system_id, set()).add(f.category)
+    as_of = results.assessment.as_of
+    rows = []
+    for s in sorted(b.inventory.systems, key=lambda s: (s.vendor.lower(), s.service.lower())):
+        if not (s.external and s.holds_library_records):
+            continue
+        url = s.privacy_policy_url.strip()
+        scheme = urlsplit(url).scheme.lower() if url else ""
+        reviewed = s.privacy_policy_reviewed
+        rows.append({
+            "vendor": s.vendor, "service": s.service or s.name,
+            "categories": [names.get(c, c) for c in sorted(cats.get(s.system_id, set()),
+                                                            key=lambda c: order.get(c, 99))],
+            "url": url, "linkable": scheme in {"http", "https"},
+            "reviewed": fmt_date(reviewed, "Not yet reviewed"),
+            "overdue": reviewed is None or (as_of - reviewed).days > 365,
+        })
+    return rows
+
+
+def _promise_clause(bundle: Bundle) -> str | None:
+    for c in bundle.policy.clauses:
+        if "list of the privacy policies" in c.text.lower():
+            return c.text
+    return None
+
+
+def vendor_page(results: Results) -> str:
+    """The standalone vendor privacy-policy list the policy promises patrons on request."""
+    a, b = results.assessment, results.bundle
+    return render_template(
+        "vendor-privacy-policies.html.j2", library=b.inventory.library.name,
+        as_of=fmt_date(a.as_of), clause=_promise_clause(b), policy_title=b.policy.title,
+        approved=fmt_date(b.policy.approved), contact=b.policy.contact,
+        rows=vendor_rows(results), illustrative=a.illustrative,
+        css=read_template("vendor.css"))
+
+
+def write_exports(results: Results, out_dir: str | Path) -> list[Path]:
+    """findings.csv, findings.json, action-plan.xlsx and the vendor privacy-policy list."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    findings = _findings_sorted(results.assessment.findings)
+    paths = [out / "findings.csv", out / "findings.json", out / "action-plan.xlsx",
+             out / "vendor-privacy-policies.html"]
+    _write_csv(findings, paths[0])
+    paths[1].write_text(json.dumps(_snapshot(results), indent=2, sort_keys=True,
+                                   ensure_ascii=False) + "\n", encoding="utf-8")
+    _write_xlsx(results, paths[2])
+    paths[3].write_text(vendor_page(results), encoding="utf-8")
+    return paths
+
+
