@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import hashlib
 import io
 import re
 from collections import Counter
@@ -19,10 +18,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
+from lcopia import names
 from lcopia.errors import InventoryError, Problem, did_you_mean
+from lcopia.fsio import FileProblem, decode_text, parse_yaml, read_bytes_limited, sha256_bytes
 from lcopia.models import (
     Answer,
     Bundle,
@@ -36,22 +36,16 @@ from lcopia.models import (
     Taxonomy,
     Vocabularies,
 )
+from lcopia.project import INVENTORY_TABLES, LIBRARY_FILE, TAXONOMY_FILES, DataDir
 
 MAX_FILE_BYTES = 20 * 1024 * 1024  # an inventory is small; anything bigger is a wrong file
-MAX_YAML_DEPTH = 12
+MISSING = "file is missing; restore it from the sample in the repository"
 TRUE_WORDS = {"yes", "y", "true", "t", "1", "x"}
 FALSE_WORDS = {"no", "n", "false", "f", "0"}
 UNKNOWN_WORDS = {"unknown", "?", "unk", "dk", "don't know", "not known", ""}
 
-POLICY_FILES = ("policy.yaml", "statutes.yaml", "controls.yaml", "scales.yaml",
-                "counsel_questions.yaml")
-TAXONOMY_FILES = ("categories.yaml", "elements.yaml", "vocabularies.yaml")
-CSV_MODELS: dict[str, type[BaseModel]] = {
-    "systems.csv": System,
-    "flows.csv": Flow,
-    "answers.csv": Answer,
-    "disclosures.csv": Disclosure,
-}
+CSV_MODELS: dict[str, type[BaseModel]] = dict(zip(
+    INVENTORY_TABLES, (System, Flow, Answer, Disclosure), strict=True))
 # Tables that must hold at least one row: an inventory without systems or flows is a
 # header saved without its data, not a library with nothing to assess.
 NON_EMPTY_TABLES = {"systems.csv": "system", "flows.csv": "flow"}
@@ -74,6 +68,9 @@ class _Problems:
         # Tables that could not be read at all: checking references into them would only
         # bury the one real problem under dozens of "names no flow" follow-ons.
         self.unreadable: set[str] = set()
+        self.hashes: dict[str, str] = {}
+        # Ids of rows dropped for a bad cell, per table: references to them are not problems.
+        self.dropped: dict[str, set[str]] = {}
 
     def add(self, file: str, field: str | None, expected: str, *, row: int | None = None,
             value: object = None, choices: Iterable[str] | None = None) -> None:
@@ -83,89 +80,25 @@ class _Problems:
                                   value=shown, suggestion=hint))
 
 
-# ----------------------------------------------------------------------------- YAML
-
-
-class _StrictLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys, aliases (alias bombs) and deep nesting."""
-
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.constructor.ConstructorError(
-                None, None, "aliases (*name) are not allowed in lcopia data files",
-                event.start_mark)
-        self._depth = getattr(self, "_depth", 0) + 1
-        try:
-            if self._depth > MAX_YAML_DEPTH:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"nested deeper than {MAX_YAML_DEPTH} levels",
-                    self.peek_event().start_mark)
-            return super().compose_node(parent, index)
-        finally:
-            self._depth -= 1
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
-        return super().construct_mapping(node, deep=deep)
-
-
-def _read_bytes(path: Path, rel: str, problems: _Problems) -> bytes | None:
-    if not path.is_file():
-        problems.add(rel, None, "file is missing; restore it from the sample in the repository")
-        return None
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        problems.add(rel, None, f"file is {size // 1_000_000} MB, larger than the "
-                     f"{MAX_FILE_BYTES // 1_000_000} MB an inventory file may be; "
-                     "is this the right file?")
-        return None
-    return path.read_bytes()
-
-
-def _decode(raw: bytes, rel: str, problems: _Problems) -> str | None:
-    """Text from the encodings spreadsheets write; Windows-1252 only with a warning."""
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return raw.decode("utf-16")
-        except UnicodeDecodeError:
-            problems.add(rel, None, "starts like UTF-16 but is not valid UTF-16; "
-                         "save it again as 'CSV UTF-8'")
-            return None
-    if b"\x00" in raw[:4096]:
-        problems.add(rel, None, "is binary, not text; save it as 'CSV UTF-8 (comma delimited)'")
-        return None
-    nul = raw.find(b"\x00")
-    if nul >= 0:  # a NUL further in would end up inside an id, unseen
-        line = raw.count(b"\n", 0, nul) + 1
-        problems.add(rel, None, f"contains a NUL byte on line {line}, "
-                     "so it is not plain text; save it again as 'CSV UTF-8 (comma delimited)'")
-        return None
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        text = raw.decode("cp1252")
-    except UnicodeDecodeError:
-        problems.add(rel, None, "is neither UTF-8 nor Windows-1252 text; "
-                     "save it as 'CSV UTF-8 (comma delimited)'")
-        return None
-    problems.warnings.append(f"{rel} is not UTF-8; read it as Windows-1252. Save it as "
-                             "'CSV UTF-8' to be sure accented characters are right.")
-    return text
+# ----------------------------------------------------------------------------- reading
 
 
 def _read_text(path: Path, rel: str, problems: _Problems) -> str | None:
-    """The file's text, or None after recording why it cannot be read."""
-    raw = _read_bytes(path, rel, problems)
-    return None if raw is None else _decode(raw, rel, problems)
+    """The file's text, or None after recording why it cannot be read.
+
+    The hash is taken of the bytes actually read, so the run's record of inputs is the
+    record of what was assessed even if a file changes during the run.
+    """
+    try:
+        raw = read_bytes_limited(path, rel, MAX_FILE_BYTES, what="inventory file",
+                                 missing=MISSING)
+        text, warnings = decode_text(raw, rel)
+    except FileProblem as exc:
+        problems.add(rel, None, exc.expected)
+        return None
+    problems.warnings.extend(warnings)
+    problems.hashes[rel] = sha256_bytes(raw)
+    return text
 
 
 def _yaml(path: Path, rel: str, problems: _Problems) -> Any:
@@ -173,29 +106,10 @@ def _yaml(path: Path, rel: str, problems: _Problems) -> Any:
     if text is None:
         return None
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # a strict SafeLoader subclass
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = f"line {mark.line + 1}" if mark else "somewhere"
-        what = str(exc.problem or exc.context)
-        if what.startswith("duplicate key"):
-            fix = "keep one of the two and delete the other"
-        elif what.startswith("aliases"):
-            fix = "write the value out in full where the alias is"
-        elif what.startswith("nested deeper"):
-            fix = "lcopia files are a few levels deep; look for unclosed brackets there"
-        else:
-            fix = "check indentation and quotes there"
-        problems.add(rel, None, f"is not valid YAML at {line}: {what}; {fix}")
+        return parse_yaml(text, rel)
+    except FileProblem as exc:
+        problems.add(rel, None, exc.expected)
         return None
-    except yaml.YAMLError as exc:
-        problems.add(rel, None, f"is not valid YAML ({type(exc).__name__})")
-        return None
-    if not isinstance(data, dict):
-        problems.add(rel, None, "should be a YAML mapping of keys to values; it is empty "
-                     "or a plain list")
-        return None
-    return data
 
 
 def read_yaml(path: Path, rel: str) -> Any:
@@ -209,20 +123,25 @@ def read_yaml(path: Path, rel: str) -> Any:
 
 
 def _model_problems(exc: ValidationError, rel: str, problems: _Problems,
-                    row: int | None = None, prefix: str = "") -> None:
+                    row: int | None = None, prefix: str = "",
+                    choices: dict[str, list[str]] | None = None) -> None:
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"])
         field = f"{prefix}{loc}" if prefix or loc else None
         value = err.get("input")
         shown = value if isinstance(value, str | int | float | bool) else None
+        allowed = None
         if err["type"] == "extra_forbidden":
             expected = "is not a known field; remove it or check its spelling"
         elif err["type"] == "missing":
             expected = "is required"
             shown = None
+        elif err["type"] == "literal_error":
+            allowed = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
+            expected = "must be one of: " + ", ".join(allowed)
         else:
             expected = err["msg"]
-        problems.add(rel, field, expected, row=row, value=shown)
+        problems.add(rel, field, expected, row=row, value=shown, choices=allowed)
 
 
 def _located(items: list[Any], key: str) -> dict[int, str]:
@@ -301,17 +220,46 @@ def _cell_converter(annotation: Any) -> tuple[str, Callable[[str], Any]]:
     return "text", lambda s: s.strip()
 
 
-def _read_csv(path: Path, rel: str, model: type[BaseModel], problems: _Problems) -> list[Any]:
-    records = _read_csv_rows(path, rel, model, problems)
+def _key(text: str) -> str:
+    """How spreadsheet users vary a vocabulary word: case, spaces, underscores, hyphens."""
+    return re.sub(r"[\s_\-./]+", "", text.casefold())
+
+
+# Words people type for "does not apply" in a spreadsheet.
+_NOT_APPLICABLE = {"na", "notapplicable", "doesnotapply", "none"}
+
+
+def canonical(value: str, allowed: Iterable[str]) -> str:
+    """``value`` written as the vocabulary writes it (``Not implemented`` → ``not_implemented``,
+    ``N/A`` → ``not_applicable``), or unchanged when it matches nothing."""
+    options = list(allowed)
+    if value in options:
+        return value
+    key = _key(value)
+    for option in options:
+        if _key(option) == key:
+            return option
+    if key in _NOT_APPLICABLE and "not_applicable" in options:
+        return "not_applicable"
+    return value
+
+
+def _read_csv(path: Path, rel: str, model: type[BaseModel], problems: _Problems,
+              choices: dict[str, list[str]] | None = None) -> list[Any]:
+    records = _read_csv_rows(path, rel, model, problems, choices or {})
     if records is None:
         problems.unreadable.add(rel)
         return []
     return records
 
 
-def _read_csv_rows(path: Path, rel: str, model: type[BaseModel], problems: _Problems
-                   ) -> list[Any] | None:
-    """The table's valid rows, or None when the file as a whole cannot be used."""
+def _read_csv_rows(path: Path, rel: str, model: type[BaseModel], problems: _Problems,
+                   choices: dict[str, list[str]]) -> list[Any] | None:
+    """The table's valid rows, or None when the file as a whole cannot be used.
+
+    Cells of a closed vocabulary (``choices``: column → allowed ids) are matched ignoring
+    case, spaces and underscores and kept in the vocabulary's own spelling.
+    """
     text = _read_text(path, rel, problems)
     if text is None:
         return None
@@ -406,25 +354,53 @@ def _read_csv_rows(path: Path, rel: str, model: type[BaseModel], problems: _Prob
                 problems.add(rel, col, f"expected {expected}", row=rownum, value=cell)
                 ok = False
             else:
+                if col in choices:
+                    parsed = ([canonical(v, choices[col]) for v in parsed]
+                              if isinstance(parsed, list) else canonical(parsed, choices[col]))
                 values[col] = parsed
         if not ok:
+            problems.dropped.setdefault(table, set()).add(_row_id(header, cells))
             continue
         try:
             records.append(model.model_validate(values))
         except ValidationError as exc:
-            _model_problems(exc, rel, problems, row=rownum)
+            _model_problems(exc, rel, problems, row=rownum, choices=choices)
+            problems.dropped.setdefault(table, set()).add(_row_id(header, cells))
     return records
+
+
+def _row_id(header: list[str], cells: list[str]) -> str:
+    """The id cell of a row (its first column), so a row dropped for one bad cell does not
+    also make every reference to it "name no flow"."""
+    return cells[0].strip() if cells and header else ""
 
 
 # ----------------------------------------------------------------------------- cross-checks
 
 
+# Ids become file names, URL fragments and spreadsheet keys: plain ASCII letters, digits and
+# . _ - only, so look-alikes (Cyrillic letters, zero-width spaces, a BOM) and path separators
+# never pass as a distinct id.
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+
+
 def _unique(items: list[Any], key: str, rel: str, problems: _Problems) -> None:
-    counts = Counter(getattr(i, key) for i in items)
+    """Ids must be well formed and unique, ignoring case (``ILS`` and ``ils`` are one id)."""
+    counts = Counter(str(getattr(i, key)).casefold() for i in items)
     for item in items:
-        if counts[getattr(item, key)] > 1:
-            problems.add(rel, key, "must be unique; another row uses the same id",
-                         row=getattr(item, "row", None) or None, value=getattr(item, key))
+        value = getattr(item, key)
+        row = getattr(item, "row", None) or None
+        if not ID_PATTERN.match(value):
+            odd = sorted({c for c in value if not (c.isascii() and (c.isalnum() or c in "._-"))})
+            shown = ", ".join(f"U+{ord(c):04X}" for c in odd[:3])
+            problems.add(rel, key, "must use only the letters A-Z, digits and . _ - (at most 80, "
+                         "starting with a letter or digit)"
+                         + (f"; it contains {shown}, which may look like a plain letter"
+                            if shown else ""), row=row, value=value.encode(
+                                "ascii", "backslashreplace").decode())
+        elif counts[value.casefold()] > 1:
+            problems.add(rel, key, "must be unique; another row uses the same id (ids are "
+                         "compared ignoring upper and lower case)", row=row, value=value)
 
 
 def _check_policy(policy: Policy, taxonomy: Taxonomy | None, problems: _Problems) -> None:
@@ -468,15 +444,13 @@ def _check_policy(policy: Policy, taxonomy: Taxonomy | None, problems: _Problems
                          f"from policy.yaml: {sorted(policy.gate_rules)}", value=c.gate_rule,
                          choices=policy.gate_rules)
         if c.derived_from is not None:
-            from lcopia.scoring import DERIVED_CHECKS
-
-            check = DERIVED_CHECKS.get(c.derived_from)
-            if check is None:
+            scope = names.DERIVED_CHECK_SCOPES.get(c.derived_from)
+            if scope is None:
                 problems.add(rel, f"{where}.derived_from", "is not a known fact check",
-                             value=c.derived_from, choices=DERIVED_CHECKS)
-            elif check.applies_to != c.applies_to:
+                             value=c.derived_from, choices=names.DERIVED_CHECK_SCOPES)
+            elif scope != c.applies_to:
                 problems.add(rel, f"{where}.applies_to", f"{c.derived_from} is checked per "
-                             f"{check.applies_to}", value=c.applies_to)
+                             f"{scope}", value=c.applies_to)
         factor_ids = [f.id for f in scales.likelihood_factors]
         for factor in c.mitigates:
             if factor not in factor_ids:
@@ -506,10 +480,11 @@ def _check_policy(policy: Policy, taxonomy: Taxonomy | None, problems: _Problems
             problems.add(srel, f"severity_by_tier.{tier}",
                          f"must be a severity value {sorted(sev_values)}", value=sev)
     for key in scales.severity_modifiers:
-        if key not in ("minors", "linked_identity_activity"):
-            problems.add(srel, "severity_modifiers", "known modifiers are minors and "
-                         "linked_identity_activity", value=key,
-                         choices=["minors", "linked_identity_activity"])
+        if key not in names.SEVERITY_MODIFIERS:
+            problems.add(srel, "severity_modifiers", "known modifiers are "
+                         + " and ".join(names.SEVERITY_MODIFIERS), value=key,
+                         choices=names.SEVERITY_MODIFIERS)
+    _check_declared_names(policy, problems)
     max_sev = max(sev_values, default=4)
     max_like = max((lv.value for lv in scales.likelihood), default=4)
     for product in {s * li for s in range(1, max_sev + 1) for li in range(1, max_like + 1)}:
@@ -529,6 +504,47 @@ def _check_policy(policy: Policy, taxonomy: Taxonomy | None, problems: _Problems
             problems.add(srel, f"evidence.{key}", "must be 1 or more", value=scales.evidence[key])
 
 
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def _check_declared_names(policy: Policy, problems: _Problems) -> None:
+    """The names the code looks up (``lcopia.names``) must exist in the data, so renaming
+    one is a ``validate`` error here and never a ``KeyError`` in scoring or the report."""
+    for rule in names.GATE_RULES:
+        if rule not in policy.gate_rules:
+            problems.items.append(Problem(
+                file="policy/policy.yaml", field="gate_rules", expected=f"needs the gate rule "
+                f"'{rule}' stated in words (lcopia raises it by this id)",
+                suggestion=did_you_mean(rule, policy.gate_rules)))
+    srel = "policy/scales.yaml"
+    band_ids = [b.id for b in policy.scales.risk_bands]
+    for band in names.BAND_IDS:
+        if band not in band_ids:
+            problems.add(srel, "risk_bands", f"needs a band with id '{band}' (lcopia knows the "
+                         f"bands {', '.join(names.BAND_IDS)} by id; change labels, not ids)")
+    for b in policy.scales.risk_bands:
+        if b.id not in names.BAND_IDS:
+            problems.add(srel, "risk_bands.id", f"must be one of {list(names.BAND_IDS)}",
+                         value=b.id, choices=names.BAND_IDS)
+        if not _COLOUR.match(b.colour):
+            problems.add(srel, f"risk_bands.{b.id}.colour", "must be a colour written "
+                         "#rrggbb, for example #e38b8b", value=b.colour)
+    ids = {"clause": {c.id for c in policy.clauses}, "control": {c.id for c in policy.controls}}
+    for role, kind in names.ROLES.items():
+        target = policy.roles.get(role)
+        if target is None:
+            problems.add("policy/policy.yaml", f"roles.{role}", f"needs the id of the {kind} "
+                         f"that plays this role (lcopia looks it up by role)")
+        elif target not in ids[kind]:
+            file = "policy/policy.yaml" if kind == "clause" else "policy/controls.yaml"
+            problems.add("policy/policy.yaml", f"roles.{role}", f"names no {kind} in {file}",
+                         value=target, choices=ids[kind])
+    for role in policy.roles:
+        if role not in names.ROLES:
+            problems.add("policy/policy.yaml", "roles", "is not a role lcopia knows",
+                         value=role, choices=names.ROLES)
+
+
 def _normalise_quote(text: str) -> str:
     """Whitespace folded and ``[x](#)`` link markup dropped, as a reader sees the text."""
     return " ".join(re.sub(r"\[([^\]]*)\]\(#\)", r"\1", text).split())
@@ -537,13 +553,16 @@ def _normalise_quote(text: str) -> str:
 def _check_quotes(policy: Policy, taxonomy: Taxonomy | None, root: Path,
                   problems: _Problems) -> None:
     """Every clause and category quote must stand verbatim in the approved policy text."""
-    source = root / "policy" / policy.source_file
     rel = f"policy/{policy.source_file}"
-    if not source.is_file():
-        problems.add(rel, None, "is missing: the approved policy text is needed to check "
-                     "that every clause is quoted verbatim; put the policy's text file there")
+    source_text = _read_text(root / "policy" / policy.source_file, rel, problems)
+    if source_text is None:
+        if problems.items and problems.items[-1].file == rel and "missing" in \
+                problems.items[-1].expected:
+            problems.items[-1] = Problem(
+                file=rel, field=None, expected="is missing: the approved policy text is needed "
+                "to check that every clause is quoted verbatim; put the policy's text file there")
         return
-    text = _normalise_quote(source.read_text(encoding="utf-8-sig", errors="replace"))
+    text = _normalise_quote(source_text)
     quotes = [("policy/policy.yaml", f"clause {c.id}.text", c.text) for c in policy.clauses]
     if taxonomy is not None:
         quotes += [("taxonomy/categories.yaml", f"category {c.id}.policy_text", c.policy_text)
@@ -583,6 +602,9 @@ def _check_inventory(inv: Inventory, policy: Policy | None, taxonomy: Taxonomy |
     _unique(inv.disclosures, "request_id", "inventory/disclosures.csv", problems)
     system_ids = {s.system_id for s in inv.systems}
     flow_ids = {f.flow_id for f in inv.flows}
+    # rows already reported for a bad cell still exist for the user: no follow-on problems
+    known_systems = system_ids | problems.dropped.get("systems.csv", set())
+    known_flows = flow_ids | problems.dropped.get("flows.csv", set())
     voc: Vocabularies | None = taxonomy.vocabularies if taxonomy else None
     cats = [c.id for c in taxonomy.categories] if taxonomy else None
     elems = [e.id for e in taxonomy.elements] if taxonomy else None
@@ -608,7 +630,7 @@ def _check_inventory(inv: Inventory, policy: Policy | None, taxonomy: Taxonomy |
                          "https://", row=s.row, value=s.privacy_policy_url)
     rel = "inventory/flows.csv"
     for f in inv.flows:
-        if f.system_id not in system_ids:
+        if f.system_id not in known_systems:
             problems.add(rel, "system_id", "names no system in systems.csv", row=f.row,
                          value=f.system_id, choices=system_ids)
         vocab(rel, f.row, "category", f.category, cats)
@@ -642,7 +664,7 @@ def _check_inventory(inv: Inventory, policy: Policy | None, taxonomy: Taxonomy |
         if policy is not None:
             vocab(rel, a.row, "status", a.status, policy.scales.statuses)
         not_future(rel, a.row, "review_date", a.review_date)
-        targets = {"system": system_ids, "flow": flow_ids, "library": {"library"}}[a.scope]
+        targets = {"system": known_systems, "flow": known_flows, "library": {"library"}}[a.scope]
         if a.target_id not in targets:
             problems.add(rel, "target_id", f"names no {a.scope}" +
                          (" (write 'library')" if a.scope == "library" else ""),
@@ -677,6 +699,28 @@ def _check_inventory(inv: Inventory, policy: Policy | None, taxonomy: Taxonomy |
 # ----------------------------------------------------------------------------- entry points
 
 
+def _vocabulary_columns(policy: Policy | None, taxonomy: Taxonomy | None
+                        ) -> dict[str, dict[str, list[str]]]:
+    """Table → column → the closed vocabulary its cells come from (for forgiving matching)."""
+    out: dict[str, dict[str, list[str]]] = {
+        "answers.csv": {"scope": ["library", "system", "flow"]}}
+    if policy is not None:
+        out["answers.csv"]["status"] = list(policy.scales.statuses)
+    if taxonomy is not None:
+        voc = taxonomy.vocabularies
+        cats = [c.id for c in taxonomy.categories]
+        out["systems.csv"] = {"kind": [t.id for t in voc.system_kinds],
+                              "uses": [t.id for t in voc.uses]}
+        out["flows.csv"] = {"category": cats, "elements": [e.id for e in taxonomy.elements],
+                            "direction": [t.id for t in voc.directions]}
+        out["disclosures.csv"] = {
+            "requester_type": [t.id for t in voc.requester_types],
+            "instrument": [t.id for t in voc.instruments],
+            "court_finding": [t.id for t in voc.court_findings],
+            "decision": [t.id for t in voc.decisions], "categories": cats}
+    return out
+
+
 def _validate(model: type[BaseModel], data: Any, rel: str, problems: _Problems,
               list_key: str | None = None) -> Any:
     try:
@@ -702,29 +746,25 @@ def _validate(model: type[BaseModel], data: Any, rel: str, problems: _Problems,
         return None
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def load(data_dir: Path | str = Path("data"), *, as_of: dt.date | None = None) -> Bundle:
+def load(data_dir: Path | str | DataDir, *, as_of: dt.date | None = None) -> Bundle:
     """Load and cross-check everything under ``data_dir``; raise one InventoryError if bad.
 
     ``as_of`` enables checks against the assessment date (no review or request dated in the
     future); the loader never reads the clock itself.
     """
-    root = Path(data_dir)
+    project = data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
+    root = project.root
     problems = _Problems()
     if not root.is_dir():
         raise InventoryError([Problem(file=str(root), field=None, expected=(
             "is not a folder; give --data the folder that holds policy/, taxonomy/ and "
             "inventory/ (the sample is 'data')"))])
     raw: dict[str, Any] = {}
-    for name in POLICY_FILES:
-        raw[f"policy/{name}"] = _yaml(root / "policy" / name, f"policy/{name}", problems)
-    for name in TAXONOMY_FILES:
-        raw[f"taxonomy/{name}"] = _yaml(root / "taxonomy" / name, f"taxonomy/{name}", problems)
-    raw["inventory/library.yaml"] = _yaml(root / "inventory" / "library.yaml",
-                                          "inventory/library.yaml", problems)
+    for path in project.input_files():
+        if path.suffix == ".yaml":
+            rel = project.rel(path)
+            raw[rel] = _yaml(path, rel, problems)
+    lib_rel = f"inventory/{LIBRARY_FILE}"
 
     policy = taxonomy = None
     scales = _validate(Scales, raw["policy/scales.yaml"], "policy/scales.yaml", problems) \
@@ -750,12 +790,17 @@ def load(data_dir: Path | str = Path("data"), *, as_of: dt.date | None = None) -
                                             "vocabularies": vocab},
                                  "taxonomy/elements.yaml", problems, list_key="elements")
     library = None
-    if raw["inventory/library.yaml"] is not None:
-        library = _validate(Library, raw["inventory/library.yaml"], "inventory/library.yaml",
-                            problems)
-    tables = {name: _read_csv(root / "inventory" / name, f"inventory/{name}", model, problems)
+    if raw[lib_rel] is not None:
+        library = _validate(Library, raw[lib_rel], lib_rel, problems)
+    choices = _vocabulary_columns(policy, taxonomy)
+    tables = {name: _read_csv(project.inventory / name, f"inventory/{name}", model, problems,
+                              choices.get(name))
               for name, model in CSV_MODELS.items()}
 
+    tables["answers.csv"] = [
+        a.model_copy(update={"target_id": "library"})
+        if a.scope == "library" and a.target_id.casefold() == "library" else a
+        for a in tables["answers.csv"]]
     if policy is not None:
         _check_policy(policy, taxonomy, problems)
         _check_quotes(policy, taxonomy, root, problems)
@@ -771,13 +816,12 @@ def load(data_dir: Path | str = Path("data"), *, as_of: dt.date | None = None) -
     if problems.items or policy is None or taxonomy is None or inventory is None:
         if not problems.items:
             problems.add(str(root), None, "could not be loaded")
-        raise InventoryError(problems.items, problems.warnings)
+        order = {project.rel(p): i for i, p in enumerate(project.input_files())}
+        ranked = sorted(problems.items, key=lambda p: (order.get(p.file, len(order)),
+                                                       p.row or 0))
+        raise InventoryError(ranked, problems.warnings)
 
-    files = {}
-    for sub in ("policy", "taxonomy", "inventory"):
-        for path in sorted((root / sub).iterdir()):
-            if path.is_file() and path.suffix in (".yaml", ".csv", ".txt"):
-                files[f"{sub}/{path.name}"] = _sha256(path)
+    files = dict(sorted(problems.hashes.items()))
     return Bundle(policy=policy, taxonomy=taxonomy, inventory=inventory, files=files,
                   warnings=problems.warnings)
 

@@ -161,6 +161,9 @@ class Policy(Strict):
     controls: list[Control]
     scales: Scales
     gate_rules: dict[str, str] = Field(description="Gate rule id → plain-language statement.")
+    roles: dict[str, str] = Field(
+        {}, description="Role the code needs (lcopia.names.ROLES) → the library's clause or "
+        "control id that plays it.")
     counsel_questions: list[CounselQuestion] = []
 
 

@@ -9,16 +9,16 @@ notebook computes them itself from the same inputs and gets the same answer.
 from __future__ import annotations
 
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
 from lcopia.errors import UsageError
 from lcopia.evidence import EvidenceReport, scan_manifest
-from lcopia.load import load
+from lcopia.fsio import write_atomic
+from lcopia.load import load, parse_date
 from lcopia.models import Assessment, Bundle
+from lcopia.project import DataDir, resolve_data_dir
 from lcopia.scoring import assess
 from lcopia.web import WebReport, audit_folder
 
@@ -47,55 +47,62 @@ def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
     return tuple(out)
 
 
-def compute(data_dir: Path | str, as_of: dt.date) -> Results:
+def compute(data_dir: Path | str | DataDir, as_of: dt.date) -> Results:
     """Load, check the evidence, audit the web captures and score, in that order."""
-    root = Path(data_dir)
+    project = data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
+    root = project.root
     key = (str(root.resolve()), as_of, _fingerprint(root))
     if key in _cache:
         return _cache[key]
-    bundle = load(root, as_of=as_of)
-    evidence_dir = root / "evidence"
-    evidence = (scan_manifest(evidence_dir, bundle, as_of)
-                if (evidence_dir / "manifest.yaml").is_file() else None)
-    web_dir = evidence_dir / "web"
+    bundle = load(project, as_of=as_of)
+    evidence = (scan_manifest(project.evidence, bundle, as_of)
+                if project.evidence_manifest.is_file() else None)
     web = None
-    if web_dir.is_dir() and any(web_dir.glob("*.har")):
-        web = audit_folder(web_dir, first_party=bundle.inventory.library.website_domains or None)
+    if project.har_files():
+        web = audit_folder(project.web_captures,
+                           first_party=bundle.inventory.library.website_domains or None)
     assessment = assess(bundle, as_of, evidence=evidence, web=web)
     result = Results(bundle=bundle, evidence=evidence, web=web, assessment=assessment)
     _cache[key] = result
     return result
 
 
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def _project(data_dir: Path | str | DataDir | None) -> DataDir:
+    return data_dir if isinstance(data_dir, DataDir) else resolve_data_dir(data_dir)
 
 
-def results(data_dir: Path | str, as_of: dt.date | str, run_dir: Path | str | None = None
-            ) -> Results:
+def assessment_date(as_of: dt.date | str | None, today: dt.date | None = None) -> dt.date:
+    """A notebook's ``as_of``: a date, ``YYYY-MM-DD`` or ``M/D/YYYY``; empty means today.
+
+    Only a standalone notebook leaves it empty; ``lcopia assess`` always passes the run's
+    date, so a run's numbers never depend on the clock.
+    """
+    if isinstance(as_of, dt.date):
+        return as_of
+    text = "" if as_of is None else str(as_of).strip()
+    if not text:
+        return today or dt.date.today()
+    day = parse_date(text)
+    if day is None:
+        raise UsageError(f"as_of must be a date written 2026-11-30 or 11/30/2026, got {text!r}")
+    return day
+
+
+def results(data_dir: Path | str | DataDir | None, as_of: dt.date | str | None,
+            run_dir: Path | str | None = None) -> Results:
     """The run's results: read from ``run_dir/results.json`` if there, else computed.
 
-    Notebook parameters arrive as strings: ``as_of`` may be ``YYYY-MM-DD`` and an empty
-    ``run_dir`` means a standalone run, which computes and writes nothing. A stored
-    results.json is parsed once per process while it is unchanged, so warm kernels running
-    many notebooks of one run do not parse it again and again.
+    Notebook parameters arrive as strings. An empty ``data_dir`` means ``$LCOPIA_DATA`` or
+    the project folder above the working directory (papermill runs the kernel in the
+    caller's folder); an empty ``as_of`` means today; an empty ``run_dir`` means a standalone
+    run, which computes and writes nothing. A stored results.json is parsed once per process
+    while it is unchanged, so warm kernels running many notebooks of one run do not parse it
+    again and again.
     """
-    try:
-        day = as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
-    except ValueError:
-        raise UsageError(f"as_of must be a date written YYYY-MM-DD, got {as_of!r}") from None
+    day = assessment_date(as_of)
     folder = Path(run_dir) if run_dir is not None and str(run_dir).strip() else None
     if folder is None:
-        return compute(data_dir, day)
+        return compute(_project(data_dir), day)
     stored = folder / RESULTS_FILE
     if stored.is_file():
         st = stored.stat()
@@ -104,6 +111,6 @@ def results(data_dir: Path | str, as_of: dt.date | str, run_dir: Path | str | No
             _stored.clear()
             _stored[key] = Results.model_validate_json(stored.read_text(encoding="utf-8"))
         return _stored[key]
-    found = compute(data_dir, day)
+    found = compute(_project(data_dir), day)
     write_atomic(stored, found.model_dump_json(indent=1))
     return found
