@@ -21,7 +21,8 @@ from matplotlib.figure import Figure
 
 from lcopia.errors import UsageError, did_you_mean
 from lcopia.report.charts import band_styles, mpl_text
-from lcopia.report.common import BAND_ORDER, YESNO
+from lcopia.report.common import BAND_ORDER, YESNO, fmt_date
+from lcopia.report.language import plural
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from lcopia.pipeline import Results
@@ -58,7 +59,7 @@ def _yesno(value: Any) -> str:
 
 
 def _date(value: dt.date | None, missing: str = "not recorded") -> str:
-    return f"{value.day} {value:%B %Y}" if value else missing
+    return fmt_date(value, missing)
 
 
 def _systems(results: Results) -> dict[str, Any]:
@@ -297,8 +298,8 @@ def evidence_status(results: Results) -> Note:
             "to be, and run the assessment again."])
     hard = len(ev.hard_issues)
     return Note("Checks on exported files", [
-        f"{len(ev.files)} exported file(s) checked on {_date(ev.as_of)}.",
-        f"{hard} serious problem(s) found." if hard else "No serious problem found.",
+        f"{plural(len(ev.files), 'exported file')} checked on {_date(ev.as_of)}.",
+        f"{plural(hard, 'serious problem')} found." if hard else "No serious problem found.",
         "Examples below show only the shape of a value (letters and digits masked); "
         "no patron's data is shown."])
 
@@ -353,9 +354,9 @@ def web_status(results: Results) -> Note:
     pages = sum(len(c.pages) for c in web.captures)
     hard = sum(i.hard for i in web.issues)
     return Note("Website tracking audit", [
-        f"{len(web.captures)} capture(s) of {pages} page(s) read.",
+        f"{plural(len(web.captures), 'capture')} of {plural(pages, 'page')} read.",
         f"{len(web.third_parties)} outside companies receive something from these pages.",
-        f"{hard} serious problem(s) found." if hard else "No serious problem found.",
+        f"{plural(hard, 'serious problem')} found." if hard else "No serious problem found.",
         "Addresses are shown with search terms and ids masked."])
 
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import base64
 import html
 import io
+import textwrap
 from collections import Counter
 from dataclasses import dataclass, field
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
+from matplotlib.text import Text
 
 from lcopia.models import Assessment, RiskBand
 
@@ -39,6 +41,8 @@ class Chart:
     table_head: list[str]
     table_rows: list[list[str]] = field(default_factory=list)
     width_in: float = 6.5  # printed width; the PNG has 150 dpi of detail behind it
+    texts: tuple[str, ...] = ()  # every label drawn, so tests can see none is cut short
+    min_print_pt: float = 0.0  # smallest text on the printed page, in points
 
     def data_uri(self) -> str:
         return "data:image/png;base64," + base64.b64encode(self.png).decode("ascii")
@@ -113,6 +117,23 @@ def _png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
+def _drawn(fig: Figure, width_in: float) -> tuple[tuple[str, ...], float]:
+    """The labels a figure draws and its smallest text at the printed width, in points."""
+    texts = [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    scale = width_in / fig.get_figwidth()
+    return (tuple(t.get_text() for t in texts),
+            min((t.get_fontsize() * scale for t in texts), default=0.0))
+
+
+def wrap_label(text: str, width: int = 28, lines: int = 3) -> str:
+    """A long name on up to ``lines`` lines; only a name longer than that loses words."""
+    wrapped = textwrap.wrap(text, width=width, break_long_words=True) or [""]
+    if len(wrapped) > lines:
+        wrapped = [*wrapped[: lines - 1], textwrap.shorten(
+            " ".join(wrapped[lines - 1:]), width=width, placeholder=" [...]")]
+    return "\n".join(wrapped)
+
+
 def _new_figure(width: float, height: float) -> Figure:
     fig = Figure(figsize=(width, height), layout="constrained")
     fig.set_facecolor("white")
@@ -133,7 +154,8 @@ def risk_map(assessment: Assessment, bands: list[RiskBand]) -> Chart:
 
     styles = band_styles(bands)
     lowest = min(bands, key=lambda b: b.min).label
-    fig = _new_figure(6.6, 5.0)
+    width = 5.8  # drawn at the size it prints, so 8 pt here is 8 pt on paper
+    fig = _new_figure(width, 5.2)
     ax = fig.add_subplot()
     for sev in range(1, 5):
         for lik in range(1, 5):
@@ -145,7 +167,7 @@ def risk_map(assessment: Assessment, bands: list[RiskBand]) -> Chart:
             ax.add_patch(Rectangle(
                 (lik - 0.5, sev - 0.5), 1, 1, fill=False, edgecolor="white", linewidth=3))
             ax.text(lik - 0.44, sev + 0.44, f"{label} {sev * lik}", ha="left", va="top",
-                    fontsize=6.5, family=FONT, color="#222222",
+                    fontsize=8, family=FONT, color="#222222",
                     bbox={"boxstyle": "square,pad=0.15", "facecolor": "white",
                           "edgecolor": "none", "alpha": 0.85})
     for sev, lik_in, lik_res in sorted(moves):
@@ -156,12 +178,12 @@ def risk_map(assessment: Assessment, bands: list[RiskBand]) -> Chart:
     for (sev, lik), n in sorted(before.items()):
         ax.scatter([lik], [sev - 0.18], s=260, facecolor="white", edgecolor="#222222",
                    linestyle="--", linewidth=1.2, zorder=3)
-        ax.text(lik, sev - 0.18, str(n), ha="center", va="center", fontsize=8, family=FONT,
+        ax.text(lik, sev - 0.18, str(n), ha="center", va="center", fontsize=8.5, family=FONT,
                 color="#222222", zorder=4)
     for (sev, lik), n in sorted(now.items()):
         ax.scatter([lik], [sev + 0.12], s=340, facecolor="#1f2d3d", edgecolor="#1f2d3d",
                    zorder=5)
-        ax.text(lik, sev + 0.12, str(n), ha="center", va="center", fontsize=8.5,
+        ax.text(lik, sev + 0.12, str(n), ha="center", va="center", fontsize=9,
                 family=FONT, color="white", weight="bold", zorder=6)
     ax.set_xlim(0.5, 4.5)
     ax.set_ylim(0.5, 4.5)
@@ -196,22 +218,30 @@ def risk_map(assessment: Assessment, bands: list[RiskBand]) -> Chart:
     alt = (f"Risk map of {total} data flows on a four by four grid, severity up, likelihood "
            f"across. Controls in place today lower the likelihood of {moved} of them. "
            f"Today: {top_text or 'no flows'}.")
+    png = _png(fig)
+    texts, smallest = _drawn(fig, width)
     return Chart(
-        title="Risk map", png=_png(fig), alt=alt,
+        title="Risk map", png=png, alt=alt, texts=texts, min_print_pt=smallest,
         caption=("Each filled circle counts the data flows at that severity and likelihood "
                  "today; dashed circles show where they would be with no controls, and "
                  "arrows show the movement. Cell shading and pattern give the risk band."),
         table_head=["Severity", "Likelihood (no controls → today)", "Risk (score and band)",
                     "Flows"],
-        table_rows=rows, width_in=5.0)
+        table_rows=rows, width_in=width)
 
 
-def system_risk(assessment: Assessment) -> Chart:
-    """Horizontal bars per system: risk without controls, today, and after the action plan."""
+def system_risk(assessment: Assessment, bands: list[RiskBand] | None = None) -> Chart:
+    """Horizontal bars per system: risk without controls, today, and after the action plan.
+
+    Long names wrap onto more lines instead of being cut; with ``bands`` a labelled line
+    marks where each band above the lowest begins, so the lines mean what the bands mean.
+    """
     systems = sorted(assessment.systems, key=lambda s: (s.rank, s.system_id))
-    names = [mpl_text(s.name if len(s.name) <= 34 else s.name[:33] + "…") for s in systems]
-    height = 1.2 + 0.27 * max(len(systems), 1)
-    fig = _new_figure(6.6, height)
+    names = [mpl_text(wrap_label(s.name)) for s in systems]
+    lines = sum(max(n.count("\n") + 1, 1) for n in names)
+    width = 6.5
+    height = 1.3 + 0.1 * lines + 0.2 * max(len(systems), 1)
+    fig = _new_figure(width, height)
     ax = fig.add_subplot()
     series = [
         ("Without controls", [s.inherent_risk for s in systems], "#d9d9d9", "//"),
@@ -229,10 +259,14 @@ def system_risk(assessment: Assessment) -> Chart:
     ax.set_xticks([0, 4, 8, 12, 16], ["0", "4", "8", "12", "16"], fontsize=8, family=FONT)
     ax.set_xlabel("Highest risk score among the system's data flows (1–16)", fontsize=8.5,
                   family=FONT)
-    for x in (3.5, 7, 10.5):
-        ax.axvline(x, color="#777777", linewidth=0.6, linestyle=":")
-    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=3, frameon=False,
-              prop={"family": FONT, "size": 8})
+    above_lowest = sorted(bands or [], key=lambda b: b.min)[1:]
+    for band in above_lowest:
+        ax.axvline(band.min, color="#555555", linewidth=0.7, linestyle=":")
+        ax.text(band.min, 1.005, f"{band.label}\nfrom {band.min}",
+                transform=ax.get_xaxis_transform(), ha="center", va="bottom", fontsize=8,
+                family=FONT, color="#333333", linespacing=1.0)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside lower center", ncol=3,
+               frameon=False, prop={"family": FONT, "size": 8})
     for spine in ("top", "right"):
         ax.spines[spine].set_visible(False)
     rows = [[s.name, str(s.inherent_risk), str(s.residual_risk), str(s.planned_risk),
@@ -241,11 +275,16 @@ def system_risk(assessment: Assessment) -> Chart:
     alt = (f"Bar chart of risk for {len(systems)} systems without controls, today and after "
            "the action plan. " + (f"Highest today: {worst.name}, {worst.residual_risk} of 16."
                                    if worst else ""))
+    thresholds = ", ".join(f"{b.label} from {b.min}" for b in above_lowest)
+    png = _png(fig)
+    texts, smallest = _drawn(fig, width)
     return Chart(
-        title="Risk by system", png=_png(fig), alt=alt,
+        title="Risk by system", png=png, alt=alt, width_in=width, texts=texts,
+        min_print_pt=smallest,
         caption=("For each system: its highest risk with no controls (hatched light bar), "
-                 "today (dark bar) and once the planned actions are done (dotted bar). "
-                 "Dotted lines mark the Moderate, High and Critical thresholds."),
+                 "today (dark bar) and once the planned actions are done (dotted bar)."
+                 + (f" Dotted lines mark where the bands begin: {thresholds}."
+                    if thresholds else "")),
         table_head=["System", "Without controls", "Today", "After the action plan",
                     "Band today"],
         table_rows=rows)

@@ -19,11 +19,13 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from lcopia.models import Bundle, Finding, RiskBand, System
 from lcopia.report.charts import band_styles
+from lcopia.report.language import inline
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from lcopia.pipeline import Results
 
 NB_TEMPLATE = "lcopia_board"
+TOC_MARKER = "<!-- lcopia:contents -->"
 BAND_ORDER = {"Critical": 0, "High": 1, "Moderate": 2, "Low": 3}
 KIND_LABEL = {
     "control": "Control gap", "gate": "Compliance gate", "policy_gap": "Policy and statute",
@@ -50,10 +52,15 @@ class Section:
 
 
 def fmt_date(value: dt.date | None, missing: str = "not set") -> str:
-    """Dates as trustees write them: 30 November 2026."""
+    """Dates as an American Board writes them: November 30, 2026."""
     if value is None:
         return missing
-    return f"{value.day} {value:%B %Y}"
+    return f"{value:%B} {value.day}, {value.year}"
+
+
+def fmt_period(start: dt.date | None, end: dt.date | None) -> str:
+    """A period for 'from …': 'December 1, 2025, through November 30, 2026'."""
+    return f"{fmt_date(start)}, through {fmt_date(end)}"
 
 
 def templates_dir() -> Path:
@@ -71,6 +78,7 @@ def _env() -> Environment:
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True,
                       keep_trailing_newline=False)
     env.filters["date"] = fmt_date
+    env.filters["inline"] = inline
     env.filters["band_class"] = band_class
     env.filters["yesno"] = lambda v: YESNO.get(getattr(v, "value", v), str(v))
     return env

@@ -5,7 +5,9 @@ nbconvert with our template (no code, no CDN scripts), then headless Chromium pr
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -13,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from lcopia.errors import LcopiaError, UsageError
-from lcopia.report.common import NB_TEMPLATE, templates_dir
+from lcopia.report.common import NB_TEMPLATE, TOC_MARKER, templates_dir
 
 CHROMIUM_TIMEOUT = 120
 
@@ -65,7 +67,8 @@ def chromium_flags(profile: Path) -> list[str]:
 
 
 def html_to_pdf(html_file: Path, pdf_file: Path, paper: str = "Letter",
-                timeout: int = CHROMIUM_TIMEOUT) -> Path:
+                timeout: int = CHROMIUM_TIMEOUT, toc_pages: dict[str, int] | None = None
+                ) -> Path:
     """Print an HTML file to PDF with headless Chromium, page size set for the copy printed.
 
     Chromium exits 0 even when it writes nothing, so the file itself is checked.
@@ -81,12 +84,15 @@ def html_to_pdf(html_file: Path, pdf_file: Path, paper: str = "Letter",
     text = Path(html_file).read_text(encoding="utf-8")
     page_css = f"<style>@page {{ size: {paper}; }}</style>"
     text = text.replace("</head>", page_css + "</head>", 1)
+    if toc_pages:
+        text = fill_contents(text, toc_pages)
     with tempfile.TemporaryDirectory(prefix="lcopia-pdf-") as tmp:
         printable = Path(tmp) / "print.html"
         printable.write_text(text, encoding="utf-8")
         profile = Path(tmp) / "profile"
         out = Path(tmp) / "out.pdf"
         cmd = [exe, *chromium_flags(profile), "--no-pdf-header-footer",
+               "--generate-pdf-document-outline",  # headings become PDF bookmarks
                f"--print-to-pdf={out}", printable.as_uri()]
         try:
             subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
@@ -105,12 +111,70 @@ def html_to_pdf(html_file: Path, pdf_file: Path, paper: str = "Letter",
     return pdf_file
 
 
+def _norm(text: str) -> str:
+    return re.sub(r"\s+", "", html.unescape(text))
+
+
+def fill_contents(page: str, pages: dict[str, int] | None = None) -> str:
+    """The table of contents, filled from the page's own section headings.
+
+    The Contents section leaves a marker; each ``<h2>`` nbconvert gave an id becomes a link,
+    and in the printed copy ``pages`` (heading text → page, read from the PDF's outline)
+    adds its page number. Without pages a same-width blank keeps the layout identical, so
+    the numbers read in a first printing still hold in the second.
+    """
+    if TOC_MARKER not in page:
+        return page
+    items = []
+    for m in re.finditer(r'<h2 id="([^"]+)">(.*?)<a class="anchor-link"', page):
+        ident, title = m.group(1), m.group(2)
+        if ident == "Contents":
+            continue
+        number = (pages or {}).get(_norm(re.sub(r"<[^>]+>", "", title)))
+        shown = str(number) if number else "\u2007\u2007"
+        items.append(f'<li><a href="#{html.escape(ident)}">{title}</a>'
+                     f'<span class="toc-page">{shown}</span></li>')
+    return page.replace(TOC_MARKER, '<ol class="toc">' + "".join(items) + "</ol>", 1)
+
+
+def outline_pages(pdf_file: Path) -> dict[str, int]:
+    """Top-level bookmark titles of a PDF with their pages (poppler's pdftohtml reads them).
+
+    Empty when poppler is not installed: the contents then list sections without pages.
+    """
+    exe = shutil.which("pdftohtml")
+    if exe is None:
+        return {}
+    try:
+        xml = subprocess.run([exe, "-xml", "-stdout", "-i", "-q", str(pdf_file)],
+                             capture_output=True, check=True, timeout=CHROMIUM_TIMEOUT,
+                             stdin=subprocess.DEVNULL).stdout.decode("utf-8", "replace")
+    except (OSError, subprocess.SubprocessError):
+        return {}
+    pages: dict[str, int] = {}
+    for m in re.finditer(r'<item page="(\d+)">(.*?)</item>', xml):
+        pages.setdefault(_norm(m.group(2)), int(m.group(1)))
+    return pages
+
+
 def render_board_report(executed_notebook: Path, out_dir: Path,
                         paper: str = "Letter") -> dict[str, Path]:
-    """board-report.html (self-contained, code hidden) and board-report.pdf in out_dir."""
+    """board-report.html (self-contained, code hidden) and board-report.pdf in out_dir.
+
+    The PDF is printed twice when its contents need page numbers: the first printing tells
+    on which page each section starts.
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     html_file = out / "board-report.html"
-    html_file.write_text(notebook_to_html(Path(executed_notebook)), encoding="utf-8")
+    page = notebook_to_html(Path(executed_notebook))
+    html_file.write_text(fill_contents(page), encoding="utf-8")
     pdf_file = html_to_pdf(html_file, out / "board-report.pdf", paper=paper)
+    if TOC_MARKER in page:
+        pages = outline_pages(pdf_file)
+        if pages:
+            with tempfile.TemporaryDirectory(prefix="lcopia-toc-") as tmp:
+                marked = Path(tmp) / "board-report.html"
+                marked.write_text(page, encoding="utf-8")
+                html_to_pdf(marked, pdf_file, paper=paper, toc_pages=pages)
     return {"html": html_file, "pdf": pdf_file}

@@ -17,6 +17,7 @@ from lcopia.report import charts
 from lcopia.report.common import (
     BAND_ORDER,
     KIND_LABEL,
+    TOC_MARKER,
     YESNO,
     Section,
     _band_counts,
@@ -34,6 +35,7 @@ from lcopia.report.common import (
     css_string,
     first_sentence,
     fmt_date,
+    fmt_period,
 )
 from lcopia.report.exports import write_exports
 
@@ -54,15 +56,22 @@ def cover(results: Results) -> Section:
               f"{fmt_date(lib.board_resolution_date)}" if signed else
               "Draft until signed by the Privacy Officer and the Director and accepted by "
               "resolution of the Board")
-    footer = f"{lib.name} · Privacy impact assessment · {a.as_of.isoformat()}"
+    footer = f"{lib.name} · Privacy impact assessment · {fmt_date(a.as_of)}"
     return _section(
         "Cover", "cover.html.j2", library=lib.name, as_of=fmt_date(a.as_of), status=status,
         status_detail=detail, illustrative=a.illustrative, policy_title=b.policy.title,
         approved=fmt_date(b.policy.approved), policy_version=b.policy.version,
-        period=f"{fmt_date(lib.period_start)} to {fmt_date(lib.period_end)}",
+        period=fmt_period(lib.period_start, lib.period_end),
         privacy_officer=lib.privacy_officer, footer_css=css_string(footer),
         band_rules=band_css(b.policy.scales.risk_bands),
         status_css=css_string(status if signed else "DRAFT: not yet signed"))
+
+
+def contents(results: Results) -> Section:
+    """The table of contents; rendering fills it from the headings (with pages in the PDF)."""
+    del results  # the headings are the notebook's own, read when the page is rendered
+    return Section("Contents", '<nav class="contents" aria-label="Contents">'
+                   f"{TOC_MARKER}</nav>")
 
 
 def executive_summary(results: Results) -> Section:
@@ -127,7 +136,7 @@ def scope_and_method(results: Results) -> Section:
     categories = [{"name": c.name, "covered": c.id in covered} for c in b.taxonomy.categories]
     return _section(
         "Scope and method", "scope.html.j2", library=inv.library.name,
-        period=f"{fmt_date(inv.library.period_start)} to {fmt_date(inv.library.period_end)}",
+        period=fmt_period(inv.library.period_start, inv.library.period_end),
         n_systems=len(a.systems), n_flows=len(a.flows),
         n_external=sum(1 for s in inv.systems if s.external),
         n_controls=len(b.policy.controls), n_results=len(a.controls),
@@ -232,7 +241,7 @@ def system_scorecards(results: Results) -> Section:
             "service": sysm.service if sysm else "", "facts": facts, "flows": flows,
             "findings": top[:6], "more": len(top) - 6 if len(top) > 6 else 0,
             "n_findings": len(found), "tier": f"{s.tier} {tiers.get(s.tier, '')}".strip()})
-    chart = charts.system_risk(a)
+    chart = charts.system_risk(a, b.policy.scales.risk_bands)
     return _section("System scorecards", "scorecards.html.j2", cards=cards,
                     chart=chart.to_html())
 
@@ -358,7 +367,7 @@ def disclosures_summary(results: Results) -> Section:
     lib = b.inventory.library
     return _section(
         "Disclosure requests", "disclosures.html.j2", n=len(ds),
-        period=f"{fmt_date(lib.period_start)} to {fmt_date(lib.period_end)}",
+        period=fmt_period(lib.period_start, lib.period_end),
         decisions=[dec.get(x, x) for x in decisions], table=table,
         by_instrument=by_instrument,
         meets_statute=sum(1 for d in ds if d.meets_statute),
@@ -429,12 +438,12 @@ def provenance(manifest: str | Path | None, results: Results | None = None) -> S
                  "policy_version": "Policy version", "lcopia_version": "Software version",
                  "version": "Software version", "schema_version": "Results schema",
                  "command": "Produced by", "python": "Python version",
-                 "data_dir": "Data folder",
                  "previous": "Compared with"}
-        for key, label in names.items():
+        for key, label in names.items():  # never a folder path: the Board reads this
             value = data.get(key)
             if isinstance(value, str | int | float) and value != "":
-                facts.append((label, str(value)))
+                text = str(value)
+                facts.append((label, Path(text).name if key == "previous" else text))
         raw_pk = data.get("packages") or data.get("versions") or {}
         if isinstance(raw_pk, dict):
             packages = sorted((str(k), str(v)) for k, v in raw_pk.items())
