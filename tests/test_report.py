@@ -188,13 +188,13 @@ def test_formula_payload_is_inert_in_the_xlsx_and_the_csv(tmp_path) -> None:
 
 def test_action_plan_sheet_has_a_bold_frozen_header_and_real_dates(tmp_path) -> None:
     report.write_exports(fx.results(), tmp_path)
-    ws = openpyxl.load_workbook(tmp_path / "action-plan.xlsx")["Action plan"]
+    ws = openpyxl.load_workbook(tmp_path / "action-plan.xlsx")["Action items"]
     header = [c.value for c in ws[1]]
-    assert header[:7] == ["Rank", "Finding ids", "Control", "Subject", "Action", "Owner",
-                          "Due date"]
+    assert header[:8] == ["Plan no.", "Rank", "Finding ids", "Control", "Subject", "Action",
+                          "Owner", "Due date"]
     assert "ALA priority" in header and "Residual risk" in header and "Band" in header
     assert all(c.font.bold for c in ws[1]) and ws.freeze_panes == "A2"
-    assert ws["G2"].value.date() == dt.date(2026, 12, 30) and ws["H2"].value == 12
+    assert ws["H2"].value.date() == dt.date(2026, 12, 30) and ws["I2"].value == 12
 
 
 def test_exports_are_byte_identical_for_the_same_assessment(tmp_path) -> None:

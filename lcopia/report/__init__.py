@@ -38,6 +38,7 @@ from lcopia.report.exports import (
     vendor_rows,
     write_exports,
 )
+from lcopia.report.plan import action_groups
 from lcopia.report.render import (
     CHROMIUM_TIMEOUT,
     chromium_flags,
@@ -50,7 +51,6 @@ from lcopia.report.render import (
 )
 from lcopia.report.sections import (
     accompanying_files,
-    action_groups,
     action_plan,
     contents,
     counsel_questions,

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from lcopia.models import Bundle, Finding
 from lcopia.report.changes import _snapshot
 from lcopia.report.common import _findings_sorted, fmt_date, read_template, render_template
+from lcopia.report.plan import action_groups
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from lcopia.pipeline import Results
@@ -69,21 +70,65 @@ def _write_csv(findings: list[Finding], path: Path) -> None:
     path.write_text(buf.getvalue(), encoding="utf-8-sig", newline="")
 
 
+STATUSES = ["Not started", "In progress", "Done", "Deferred", "Risk accepted"]
+PLAN_COLUMNS = [
+    ("No.", 6), ("Action", 48), ("Applies to", 30), ("Owner", 18), ("Due", 12),
+    ("Risk today", 8), ("Band today", 10), ("Risk after", 8), ("ALA priority", 9),
+    ("Status", 13), ("Done date", 12), ("Notes", 30), ("Evidence", 30),
+    ("Finding ids", 28)]
+
+
 def _write_xlsx(results: Results, path: Path) -> None:
+    """action-plan.xlsx: the plan numbered as in the PDF, ready to be kept up to date.
+
+    Sheet "Action plan" has one row per numbered action of the Board report, with Status
+    (a drop-down), Done date, Notes and Evidence for staff to fill in, and prints landscape,
+    one page wide, header row on every page. "Action items" keeps every control-level
+    action with the plan number it belongs to; "Findings" every finding.
+    """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
 
     a = results.assessment
     wb = Workbook()
     ws = wb.active
     ws.title = "Action plan"
+    groups = action_groups(results, places=1000)
+    plan_of = {rank: g["rank"] for g in groups for rank in g["item_ranks"]}
     rows: list[list[Any]] = [[
-        x.rank, "; ".join(x.finding_ids), x.control_id or "", x.subject, x.action, x.owner,
-        x.due, x.residual_risk, x.band, x.planned_risk, x.ala_priority or ""]
-        for x in sorted(a.actions, key=lambda x: x.rank)]
-    _fill_sheet(ws, [c for c, _ in ACTION_COLUMNS], [w for _, w in ACTION_COLUMNS], rows,
+        g["rank"], g["action"], g["where"], g["owner"], g["due_date"], g["now"],
+        g["now_band"], g["after"], g["ala"], STATUSES[0], None, "", "",
+        "; ".join(g["finding_ids"])] for g in groups]
+    _fill_sheet(ws, [c for c, _ in PLAN_COLUMNS], [w for _, w in PLAN_COLUMNS], rows,
                 Font, Alignment, get_column_letter)
+    last = len(rows) + 201  # rows staff add later get the drop-down too
+    status_col = get_column_letter(1 + [c for c, _ in PLAN_COLUMNS].index("Status"))
+    done_col = get_column_letter(1 + [c for c, _ in PLAN_COLUMNS].index("Done date"))
+    status = DataValidation(type="list", formula1='"' + ",".join(STATUSES) + '"',
+                            allow_blank=True, showDropDown=False)
+    status.error, status.errorTitle = "Choose a status from the list.", "Status"
+    status.add(f"{status_col}2:{status_col}{last}")
+    done = DataValidation(type="date", operator="greaterThan", formula1="1",
+                          allow_blank=True)
+    done.error, done.errorTitle = "Enter the date the action was done.", "Done date"
+    done.add(f"{done_col}2:{done_col}{last}")
+    ws.add_data_validation(status)
+    ws.add_data_validation(done)
+    for n in range(2, len(rows) + 2):
+        ws[f"{done_col}{n}"].number_format = "yyyy-mm-dd"
+    _print_setup(ws, wb.properties, a.as_of)
+
+    items = wb.create_sheet("Action items")
+    irows: list[list[Any]] = [[
+        plan_of.get(x.rank), x.rank, "; ".join(x.finding_ids), x.control_id or "", x.subject,
+        x.action, x.owner, x.due, x.residual_risk, x.band, x.planned_risk,
+        x.ala_priority or ""] for x in sorted(a.actions, key=lambda x: x.rank)]
+    _fill_sheet(items, ["Plan no.", *[c for c, _ in ACTION_COLUMNS]],
+                [7, *[w for _, w in ACTION_COLUMNS]], irows, Font, Alignment,
+                get_column_letter)
+    _print_setup(items, wb.properties, a.as_of)
     ws2 = wb.create_sheet("Findings")
     frows = [_finding_row(f) for f in _findings_sorted(a.findings)]
     for r in frows:  # risk stays a number; due a date
@@ -91,6 +136,7 @@ def _write_xlsx(results: Results, path: Path) -> None:
         r[-1] = dt.date.fromisoformat(r[-1]) if r[-1] else None
     widths = [22, 14, 10, 7, 8, 16, 11, 14, 14, 40, 30, 16, 16, 50, 50, 8, 18, 12]
     _fill_sheet(ws2, FINDING_COLUMNS, widths, frows, Font, Alignment, get_column_letter)
+    _print_setup(ws2, wb.properties, a.as_of)
     stamp = dt.datetime.combine(a.as_of, dt.time())
     wb.properties.creator = "lcopia"
     wb.properties.title = f"Action plan {a.as_of.isoformat()}"
@@ -99,6 +145,20 @@ def _write_xlsx(results: Results, path: Path) -> None:
     wb.save(tmp)
     _normalise_zip(tmp, path, a.as_of)
     tmp.unlink()
+
+
+def _print_setup(ws: Any, props: Any, as_of: dt.date) -> None:
+    """Landscape, one page wide, header row repeated, Letter paper, sheet name in footer."""
+    del props
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_LETTER
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "1:1"
+    ws.print_options.gridLines = True
+    ws.oddFooter.left.text = f"&A · {fmt_date(as_of)}"
+    ws.oddFooter.right.text = "Page &P of &N"
 
 
 def _fill_sheet(ws: Any, header: list[str], widths: list[int], rows: list[list[Any]],
