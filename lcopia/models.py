@@ -71,6 +71,75 @@ class RiskBand(Strict):
     colour: str
 
 
+ThemeNature = Literal["exposure", "paperwork", "governance"]
+
+
+class Theme(Strict):
+    """Controls whose gaps are one problem for patrons, and how the register rates it."""
+
+    id: str
+    nature: ThemeNature = Field(description="exposure: rated on the flows it touches, one "
+                                "risk per system; paperwork and governance: one risk for the "
+                                "library, at most the paperwork band (rubric S7).")
+    controls: list[str]
+    title: str = Field(description="Plain words; {systems} is replaced by the systems' names.")
+    harm: str
+    action: str = Field(description="One action; {systems} is replaced by the systems' names.")
+    owner: str = ""
+    factor: str | None = Field(None, description="The likelihood factor whose documented "
+                               "presence (not 'unknown') is a documented failure (rubric L2).")
+    from_facts: bool = Field(False, description="Also raised from the inventory's documented "
+                             "facts when no control row reports them (facts beat answers).")
+    joins: list[str] = Field([], description="Risk kinds (same system first) this theme's "
+                              "gaps feed instead of a risk of their own (one problem).")
+
+
+class WebClass(Strict):
+    """What a web third party receives (rubric W2), its severity and likelihood."""
+
+    id: str
+    receives_any: list[str] = Field(description="Receives values that put a party here; "
+                                    "empty = anything (the last class).")
+    needs_any: list[str] = []
+    severity: int
+    likelihood: int
+    label: str
+
+
+class RegisterScales(Strict):
+    """The register's calibration (rubric S, L, R, W, E); every number the register uses."""
+
+    observed_likelihood: int = Field(4, description="L1: observed in an export, a capture or "
+                                     "the disclosure register.")
+    documented_failure_floor: int = Field(3, description="L2: floor for a documented failure.")
+    after_fix_likelihood: int = Field(1, description="Planned likelihood of a risk whose "
+                                      "action removes the cause (a tracker removed, a release "
+                                      "reviewed, paperwork on file).")
+    unbacked_max_band: str = Field("high", description="R2: a risk without a gate failure or "
+                                   "observed evidence is rated at most this band.")
+    paperwork_severity: int = 2
+    paperwork_max_band: str = Field("moderate", description="S7: paperwork and governance "
+                                    "gaps are rated at most this band.")
+    unknown_severity: int = 2
+    unknown_likelihood: int = 2
+    exposure_rollup_below: str = Field("high", description="R1/R4: exposure risks of one "
+                                       "theme below this band become one risk across systems.")
+    children_words: list[str] = Field([], description="S5: words in a flow's purpose or "
+                                      "recipient that show it is about or for children.")
+    children_elements: list[str] = Field([], description="S5: elements only a child's record "
+                                         "holds (e.g. a guardian's name).")
+    linking_keys: list[str] = Field([], description="S6: elements that join records of one "
+                                    "person across flows of one system.")
+    paper_kinds: list[str] = Field([], description="L5: system kinds that are paper.")
+    paper_secure_words: list[str] = Field([], description="L5: storage words that mean the "
+                                          "paper is locked away.")
+    derived_fixes: dict[str, str] = Field({}, description="Fact check → the likelihood factor "
+                                          "its fix removes (so the planned score counts it).")
+    web_classes: list[WebClass] = []
+    small_cells_severity: int = 1
+    themes: list[Theme] = []
+
+
 class Scales(Strict):
     tiers: list[Tier]
     severity_modifiers: dict[str, int] = Field(
@@ -91,6 +160,7 @@ class Scales(Strict):
     niso_principles: list[str]
     evidence: dict[str, int | float] = Field(
         description="Evidence check defaults, e.g. k for k-anonymity.")
+    risk_register: RegisterScales = RegisterScales()
 
 
 AppliesTo = Literal["library", "system", "flow"]
@@ -374,6 +444,8 @@ class Finding(BaseModel):
     ala_priority: str | None = None
     owner: str
     due: dt.date | None = None
+    risk_id: str | None = Field(
+        None, description="The register risk this row feeds; none when it feeds no risk.")
 
 
 class Result(BaseModel):
@@ -440,14 +512,21 @@ class CategoryScore(Result):
     rank: int
 
 
+GateKind = Literal["statute", "policy", "practice"]
+
+
 class GateViolation(Result):
     rule: str
     statement: str
     subject: str
+    kind: GateKind | None = Field(
+        None, description="statute (RSMo 182.817, for counsel), policy (the Board's policy) or "
+        "practice (below the ALA/NISO standard the library adopted).")
     system_id: str | None = None
     flow_id: str | None = None
     control_id: str | None = None
     violating_attributes: dict[str, list[str]] = {}
+    risk_id: str | None = Field(None, description="The register risk this violation is about.")
 
 
 class Gate(Result):
@@ -468,6 +547,45 @@ class DisclosureReview(Result):
     cost_billed: str
 
 
+class Risk(Result):
+    """One problem for patrons, rated on its own facts: a row of the Board's risk register.
+
+    ``id`` comes from what the risk is about (``R-<kind>-<slug>``), so it is stable from one
+    year's run to the next; ``control_results`` names the control-level rows that feed it.
+    """
+
+    id: str
+    kind: str = Field(description="disclosure, web_tracker, export_identifiers, retention, "
+                      "staff_access, vendor_contract, due_diligence, not_yet_known, ...")
+    title: str = Field(description="The harm in plain words: no ids, paths or column names.")
+    harm: str = Field(description="What it means for patrons.")
+    systems: list[str]
+    flows: list[str]
+    evidence: list[str] = Field(description="Plain facts behind the rating.")
+    observed: bool = Field(description="Backed by observed evidence (export, capture, register).")
+    gate_kind: GateKind | None = None
+    severity: int
+    severity_reasons: list[str]
+    inherent_likelihood: int
+    residual_likelihood: int
+    planned_likelihood: int
+    likelihood_reasons: list[str]
+    inherent_risk: int
+    residual_risk: int
+    planned_risk: int
+    inherent_band: str
+    residual_band: str
+    planned_band: str
+    action: str
+    owner: str
+    due: dt.date | None
+    ala_priority: str | None = None
+    control_results: list[str] = Field(description="Ids of the control-level rows (Finding.id).")
+    clauses: list[str] = []
+    statutes: list[str] = []
+    rank: int = Field(description="1 = highest residual risk.")
+
+
 class ActionItem(Result):
     rank: int
     finding_ids: list[str]
@@ -480,6 +598,7 @@ class ActionItem(Result):
     planned_risk: int
     band: str
     ala_priority: str | None
+    risk_id: str | None = Field(None, description="The register risk this action treats.")
 
 
 class Assessment(Result):
@@ -495,6 +614,7 @@ class Assessment(Result):
     posture: str
     counts: dict[str, int]
     gate: Gate
+    risks: list[Risk] = Field([], description="The Board's risk register, highest risk first.")
     flows: list[FlowScore]
     systems: list[SystemScore]
     categories: list[CategoryScore]

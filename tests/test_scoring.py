@@ -91,7 +91,7 @@ def only_flow(a: Assessment, fid: str = "F1"):
     (("payment_card",), False, 3),                 # T3 regulated (407.1500)
     (("titles_borrowed",), False, 3),              # T4 alone, not tied to a name
     (("titles_borrowed", "card_number"), False, 4),  # T2 + T4 linked in one flow
-    (("card_number",), True, 3),                   # minors raise by one
+    (("card_number",), True, 2),                   # open to minors, not about children (S5)
     (("titles_borrowed", "card_number"), True, 4),  # capped at the top of the scale
 ])
 def test_severity_from_tier_and_modifiers(elements, minors, expected):
@@ -100,8 +100,8 @@ def test_severity_from_tier_and_modifiers(elements, minors, expected):
 
 
 def test_identity_and_reading_in_one_system_raise_both_flows():
-    a = score(flows=[flow("F1", elements=("card_number",)),
-                     flow("F2", elements=("titles_borrowed",))])
+    a = score(flows=[flow("F1", elements=("card_number",)),  # joined by the card number (S6)
+                     flow("F2", elements=("titles_borrowed", "card_number"))])
     assert only_flow(a, "F1").severity == 3
     assert only_flow(a, "F2").severity == 4
     assert "in the same system" in " ".join(only_flow(a, "F1").severity_reasons)
