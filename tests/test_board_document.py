@@ -8,14 +8,18 @@ fonts, and the PDF's outline).
 
 from __future__ import annotations
 
+import csv
+import json
 import re
 import shutil
 import subprocess
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
+import openpyxl
 import pytest
 import report_fixtures as fx
 
@@ -34,8 +38,8 @@ PENDING_OTHER_OWNERS = {
     "catalogue",  # data/inventory/*.csv, data/web/trackers.yaml, scoring and web text
     "minimised",  # data/policy/controls.yaml (control titles and recommendations)
     "programme",  # data/inventory/systems.csv, flows.csv
+    "programmes",  # data/inventory/flows.csv (purposes, shown under Description/Necessity)
     "centre",  # data/inventory/systems.csv (data location)
-    "anonymisation",  # data/inventory/answers.csv, controls.yaml
     "record(s)",  # evidence.py (retention check wording)
     "request(s)",  # scoring (disclosure wording)
 }
@@ -106,8 +110,11 @@ def pdf_text(printed: Path) -> str:
 @needs_print
 def test_every_section_is_a_bookmark_and_the_contents_give_its_page(layout: Layout) -> None:
     top = {_norm(title): page for title, page in layout.outline}
-    for section in ("Executive summary", "Risk map", "Action plan", "Sign-off",
-                    "Appendix A: Files that accompany this report", "Appendix B: Provenance"):
+    for section in ("For the Board", "Risk register", "Necessity and proportionality",
+                    "Risks to patrons", "Residual risk and acceptance",
+                    "Consultation and the Privacy Officer's opinion",
+                    "Limitations of the evidence", "Sign-off and next review",
+                    "Appendix G: Provenance"):
         assert _norm(section) in top, section
     contents = [b for b in layout.boxes if b.page == top[_norm("Contents")]]
     for i, box in enumerate(contents):
@@ -211,7 +218,10 @@ def test_every_section_writes_american_english_on_american_data() -> None:
              report.system_scorecards(r), report.findings_table(r), report.action_plan(r),
              report.counsel_questions(r), report.disclosures_summary(r),
              report.web_tracking(r), report.evidence_summary(r), report.changes_since(r),
-             report.sign_off(r), report.provenance(None, r)]
+             report.sign_off(r), report.provenance(None, r), report.board_summary(r),
+             report.risk_register(r), report.processing_description(r), report.necessity(r),
+             report.patron_harm(r), report.measures(r), report.residual_acceptance(r),
+             report.consultation(r), report.limitations(r)]
     for section in built:
         text = re.sub(r"<[^>]+>", " ", section.html)
         assert style_problems(text) == [], section.title
@@ -233,3 +243,41 @@ def test_chart_labels_are_whole_and_at_least_8_pt_at_print_size() -> None:
     # the threshold lines say which band begins there, from the bands in scales.yaml
     for band in sorted(bands, key=lambda b: b.min)[1:]:
         assert f"{band.label}\nfrom {band.min}" in bars.texts
+
+
+@needs_print
+def test_every_number_the_board_sees_is_the_same_in_every_output(printed: Path,
+                                                                 pdf_text: str) -> None:
+    data = json.loads((printed / "findings.json").read_text("utf-8"))
+    counts, risks = data["counts"], data["risks"]
+    with (printed / "risk-register.csv").open(encoding="utf-8-sig", newline="") as fh:
+        register = list(csv.DictReader(fh))
+    with (printed / "findings.csv").open(encoding="utf-8-sig", newline="") as fh:
+        findings = list(csv.DictReader(fh))
+    book = openpyxl.load_workbook(printed / "action-plan.xlsx")
+    plan = list(book["Action plan"].iter_rows(min_row=2, values_only=True))
+    header = [c.value for c in book["Action plan"][1]]
+    page = (printed / "board-report.html").read_text("utf-8")
+    html_text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    pdf_flat = re.sub(r"\s+", " ", pdf_text)
+
+    n = counts["risks"]
+    assert n == len(risks) == len(register) == len(plan) > 0
+    assert [r["rank"] for r in risks] == [int(r["rank"]) for r in register] == [
+        row[0] for row in plan] == list(range(1, n + 1))
+    bands = Counter(r["residual_band"] for r in risks)
+    assert bands == Counter(r["residual_band"] for r in register) == Counter(
+        row[header.index("Band today")] for row in plan)
+    sentence = "The register holds {} risks: {} Critical, {} High, {} Moderate and {} Low".format(
+        n, *(counts[f"risks_{b}"] for b in ("critical", "high", "moderate", "low")))
+    assert [counts[f"risks_{b.lower()}"] for b in bands] == list(bands.values())
+    assert sentence in html_text and sentence in pdf_flat
+    assert f"Risk register: {n} risks" in html_text and f"Risk register: {n} risks" in pdf_flat
+    gate = Counter(v.get("kind") for v in data["gate_violations"])
+    for kind, label in (("statute", "Missouri law"), ("policy", "The library's policy"),
+                        ("practice", "Practice")):
+        assert counts[f"gate_{kind}"] == gate.get(kind, 0)
+        assert re.search(rf"{re.escape(label)} [^0-9]*? {counts[f'gate_{kind}']} ", html_text)
+    assert counts["findings"] == len(data["findings"]) == len(findings)
+    due = {r["id"]: r["due"] for r in risks}
+    assert {r["id"]: r["due"] for r in register} == due

@@ -171,7 +171,7 @@ def test_formula_payload_is_inert_in_the_xlsx_and_the_csv(tmp_path) -> None:
     r = fx.results(owner=FORMULA, ils_name="+SUM(1,2)")
     paths = report.write_exports(r, tmp_path)
     assert [p.name for p in paths] == ["findings.csv", "findings.json", "action-plan.xlsx",
-                                       "vendor-privacy-policies.html"]
+                                       "vendor-privacy-policies.html", "risk-register.csv"]
     wb = openpyxl.load_workbook(tmp_path / "action-plan.xlsx")
     cells = [c for ws in wb for row in ws.iter_rows() for c in row if c.value is not None]
     assert not [c.coordinate for c in cells if c.data_type == "f"]

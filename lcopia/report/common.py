@@ -19,7 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 from lcopia.models import Bundle, Finding, RiskBand, System
 from lcopia.report.charts import band_styles
-from lcopia.report.language import inline
+from lcopia.report.language import inline, plain
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from lcopia.pipeline import Results
@@ -79,6 +79,7 @@ def _env() -> Environment:
                       keep_trailing_newline=False)
     env.filters["date"] = fmt_date
     env.filters["inline"] = inline
+    env.filters["plain"] = plain
     env.filters["band_class"] = band_class
     env.filters["yesno"] = lambda v: YESNO.get(getattr(v, "value", v), str(v))
     return env

@@ -78,6 +78,33 @@ PLAN_COLUMNS = [
     ("Finding ids", 28)]
 
 
+RISK_COLUMNS = [
+    "rank", "id", "kind", "title", "harm", "residual_band", "residual_risk",
+    "inherent_risk", "planned_risk", "planned_band", "gate_kind", "observed", "action",
+    "owner", "due", "systems", "flows", "evidence", "control_results"]
+
+
+def _write_risks_csv(results: Results, path: Path) -> None:
+    """risk-register.csv: the Board's register, one row per risk, ids kept for staff."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(RISK_COLUMNS)
+    for r in sorted(results.assessment.risks, key=lambda r: r.rank):
+        d = r.model_dump(mode="json")
+        row = []
+        for col in RISK_COLUMNS:
+            v = d.get(col)
+            if isinstance(v, list):
+                v = "; ".join(str(x) for x in v)
+            elif isinstance(v, bool):
+                v = "yes" if v else "no"
+            elif v is None:
+                v = ""
+            row.append(neutralise(v))
+        w.writerow(row)
+    path.write_text(buf.getvalue(), encoding="utf-8-sig", newline="")
+
+
 def _write_xlsx(results: Results, path: Path) -> None:
     """action-plan.xlsx: the plan numbered as in the PDF, ready to be kept up to date.
 
@@ -250,12 +277,13 @@ def write_exports(results: Results, out_dir: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     findings = _findings_sorted(results.assessment.findings)
     paths = [out / "findings.csv", out / "findings.json", out / "action-plan.xlsx",
-             out / "vendor-privacy-policies.html"]
+             out / "vendor-privacy-policies.html", out / "risk-register.csv"]
     _write_csv(findings, paths[0])
     paths[1].write_text(json.dumps(_snapshot(results), indent=2, sort_keys=True,
                                    ensure_ascii=False) + "\n", encoding="utf-8")
     _write_xlsx(results, paths[2])
     paths[3].write_text(vendor_page(results), encoding="utf-8")
+    _write_risks_csv(results, paths[4])
     return paths
 
 

@@ -8,6 +8,7 @@ a role name repeated in one phrase), so a test can scan every rendered page; ``p
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 # British form (as a regular expression on a lower-case word) → the American word to use.
@@ -77,3 +78,22 @@ def inline(text: str) -> str:
         if text.startswith(article):
             return article.lower() + text[len(article):]
     return text
+
+
+_IDS = re.compile(
+    r"\s*[\[(](?:[A-Z]{1,4}-[\w.@:/-]+(?:;\s*)?)+[\])]"  # (DR-2026-004), [EV-x@FL-y:z]
+    r"|\b(?:DR|FL|EV|WEB|POL|LCO|RSMO)-[A-Z0-9][\w.@:/-]*")
+_ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+def plain(text: str) -> str:
+    """Board text: internal ids removed and ISO dates written as an American reader does."""
+    def date(m: re.Match[str]) -> str:
+        try:
+            day = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
+            return f"{day:%B} {day.day}, {day.year}"
+        except ValueError:
+            return m.group(0)
+
+    out = _ISO.sub(date, _IDS.sub("", text))
+    return re.sub(r"\s{2,}", " ", re.sub(r"\s+([,.;:])", r"\1", out)).strip()

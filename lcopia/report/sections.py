@@ -352,8 +352,9 @@ def web_tracking(results: Results) -> Section:
     """Third parties seen on the library's own web pages, from browser captures."""
     a = results.assessment
     found = _findings_sorted(f for f in a.findings if f.kind == "web")
+    parties = [r for r in sorted(a.risks, key=lambda r: r.rank) if r.kind == "web_tracker"]
     return _section("Third parties on the library's web pages", "web.html.j2",
-                    supplied=results.web is not None, findings=found,
+                    supplied=results.web is not None, findings=found, parties=parties,
                     domains=results.bundle.inventory.library.website_domains)
 
 
@@ -369,16 +370,16 @@ def evidence_summary(results: Results) -> Section:
 
 
 def sign_off(results: Results) -> Section:
-    """Who signs, when the Board resolved, and the residual risks it is asked to accept."""
+    """Who signs (name, role, date), the Board's resolution, and the next review date."""
+    from lcopia.report.board import next_review
+
     a, b = results.assessment, results.bundle
     lib = b.inventory.library
-    bands = b.policy.scales.risk_bands
-    remaining = [{"s": s, "band": charts.band_of(s.planned_risk, bands)}
-                 for s in sorted(a.systems, key=lambda s: (-s.planned_risk, s.rank))
-                 if s.planned_risk >= 4]
+    remaining = [r for r in sorted(a.risks, key=lambda r: r.rank)
+                 if r.planned_band not in {"Low"}]
     return _section(
         "Sign-off", "signoff.html.j2", lib=lib, remaining=remaining, signed=_is_signed(b),
-        accepted=lib.residual_risks_accepted)
+        accepted=lib.residual_risks_accepted, next_review=fmt_date(next_review(results)))
 
 
 def provenance(manifest: str | Path | None, results: Results | None = None) -> Section:
