@@ -171,7 +171,8 @@ def test_formula_payload_is_inert_in_the_xlsx_and_the_csv(tmp_path) -> None:
     r = fx.results(owner=FORMULA, ils_name="+SUM(1,2)")
     paths = report.write_exports(r, tmp_path)
     assert [p.name for p in paths] == ["findings.csv", "findings.json", "action-plan.xlsx",
-                                       "vendor-privacy-policies.html", "risk-register.csv"]
+                                       "vendor-privacy-policies.html", "risk-register.csv",
+                                       "vendor-privacy-policies.es.html"]
     wb = openpyxl.load_workbook(tmp_path / "action-plan.xlsx")
     cells = [c for ws in wb for row in ws.iter_rows() for c in row if c.value is not None]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
@@ -219,7 +220,8 @@ def test_vendor_list_links_only_web_addresses_and_quotes_the_promise(tmp_path) -
     r = fx.results(events_url="javascript:alert(1)", events_name=SCRIPT)
     page = report.vendor_page(r)
     refs = _refs(page)
-    links = [v for t, k, v in refs.urls if t == "a"]
+    links = [v for t, k, v in refs.urls if t == "a"
+             and v not in {"vendor-privacy-policies.html", "vendor-privacy-policies.es.html"}]
     assert links == ["https://ils.example/privacy"]
     assert 'rel="noopener noreferrer"' in page
     assert "javascript:alert(1)" in page  # shown as text, never as a link

@@ -106,7 +106,7 @@ def board_summary(results: Results) -> Section:
         "For the Board", "board_summary.html.j2", library=b.inventory.library.name,
         as_of=fmt_date(a.as_of), facts=facts, gate=gate, gate_total=sum(g["n"] for g in gate),
         gate_fail=a.gate.result == "FAIL", n_risks=int(c.get("risks", len(risks))),
-        bands=bands, top=rows[:6], meeting=fmt_date(meeting), meeting_on_record=on_record,
+        bands=bands, top=rows[:5], meeting=fmt_date(meeting), meeting_on_record=on_record,
         signed=bool(b.inventory.library.board_resolution_date))
 
 

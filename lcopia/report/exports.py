@@ -19,6 +19,8 @@ from urllib.parse import urlsplit
 from lcopia.models import Bundle, Finding
 from lcopia.report.changes import _snapshot
 from lcopia.report.common import _findings_sorted, fmt_date, read_template, render_template
+from lcopia.report.language import plain
+from lcopia.report.patron import PATRON_TEXT, fecha
 from lcopia.report.plan import action_groups
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -227,13 +229,17 @@ def _normalise_zip(src: Path, dst: Path, when: dt.date) -> None:
 
 
 def vendor_rows(results: Results) -> list[dict[str, Any]]:
-    """External systems that hold library records, with what the patron list must show."""
+    """Contracted vendors that hold library records: what each receives, why, for how long.
+
+    Only systems in the library's own inventory appear (vendors the library chose); third
+    parties found on the website are listed apart, as what they are.
+    """
     b = results.bundle
     names = {c.id: c.name for c in b.taxonomy.categories}
     order = {c.id: i for i, c in enumerate(b.taxonomy.categories)}
-    cats: dict[str, set[str]] = {}
+    flows: dict[str, list[Any]] = {}
     for f in b.inventory.flows:
-        cats.setdefault(f.system_id, set()).add(f.category)
+        flows.setdefault(f.system_id, []).append(f)
     as_of = results.assessment.as_of
     rows = []
     for s in sorted(b.inventory.systems, key=lambda s: (s.vendor.lower(), s.service.lower())):
@@ -242,12 +248,15 @@ def vendor_rows(results: Results) -> list[dict[str, Any]]:
         url = s.privacy_policy_url.strip()
         scheme = urlsplit(url).scheme.lower() if url else ""
         reviewed = s.privacy_policy_reviewed
+        mine = sorted(flows.get(s.system_id, []), key=lambda f: order.get(f.category, 99))
+        kept = sorted({f.retention_days for f in mine if f.retention_days is not None})
         rows.append({
             "vendor": s.vendor, "service": s.service or s.name,
-            "categories": [names.get(c, c) for c in sorted(cats.get(s.system_id, set()),
-                                                            key=lambda c: order.get(c, 99))],
+            "categories": list(dict.fromkeys(names.get(f.category, f.category) for f in mine)),
+            "purposes": list(dict.fromkeys(f.purpose for f in mine if f.purpose)),
+            "kept_days": kept, "kept_forever": any(f.retention_days is None for f in mine),
             "url": url, "linkable": scheme in {"http", "https"},
-            "reviewed": fmt_date(reviewed, "Not yet reviewed"),
+            "reviewed": fmt_date(reviewed, ""), "reviewed_date": reviewed,
             "overdue": reviewed is None or (as_of - reviewed).days > 365,
         })
     return rows
@@ -260,14 +269,26 @@ def _promise_clause(bundle: Bundle) -> str | None:
     return None
 
 
-def vendor_page(results: Results) -> str:
-    """The standalone vendor privacy-policy list the policy promises patrons on request."""
+def website_parties(results: Results) -> list[dict[str, Any]]:
+    """Organizations the library's web pages send patrons' data to, from the register."""
+    return [{"name": r.title.split(" receives ")[0], "title": plain(r.title),
+             "band": r.residual_band}
+            for r in sorted(results.assessment.risks, key=lambda r: r.rank)
+            if r.kind == "web_tracker"]
+
+
+def vendor_page(results: Results, lang: str = "en") -> str:
+    """The patron page the policy promises: each contracted vendor, what it receives and why,
+    how long it is kept, and what a patron can do; in English ("en") or Spanish ("es")."""
     a, b = results.assessment, results.bundle
+    words = PATRON_TEXT[lang]
     return render_template(
-        "vendor-privacy-policies.html.j2", library=b.inventory.library.name,
-        as_of=fmt_date(a.as_of), clause=_promise_clause(b), policy_title=b.policy.title,
-        approved=fmt_date(b.policy.approved), contact=b.policy.contact,
-        rows=vendor_rows(results), illustrative=a.illustrative,
+        "vendor-privacy-policies.html.j2", t=words, lang=lang,
+        library=b.inventory.library.name, as_of=fmt_date(a.as_of) if lang == "en" else
+        fecha(a.as_of), clause=_promise_clause(b), policy_title=b.policy.title,
+        approved=fmt_date(b.policy.approved) if lang == "en" else fecha(b.policy.approved),
+        contact=b.policy.contact, rows=vendor_rows(results), illustrative=a.illustrative,
+        parties=website_parties(results), other="es" if lang == "en" else "en",
         css=read_template("vendor.css"))
 
 
@@ -277,13 +298,15 @@ def write_exports(results: Results, out_dir: str | Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     findings = _findings_sorted(results.assessment.findings)
     paths = [out / "findings.csv", out / "findings.json", out / "action-plan.xlsx",
-             out / "vendor-privacy-policies.html", out / "risk-register.csv"]
+             out / "vendor-privacy-policies.html", out / "risk-register.csv",
+             out / "vendor-privacy-policies.es.html"]
     _write_csv(findings, paths[0])
     paths[1].write_text(json.dumps(_snapshot(results), indent=2, sort_keys=True,
                                    ensure_ascii=False) + "\n", encoding="utf-8")
     _write_xlsx(results, paths[2])
     paths[3].write_text(vendor_page(results), encoding="utf-8")
     _write_risks_csv(results, paths[4])
+    paths[5].write_text(vendor_page(results, "es"), encoding="utf-8")
     return paths
 
 
