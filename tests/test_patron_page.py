@@ -52,6 +52,7 @@ def test_the_spanish_page_says_the_same_in_spanish_and_links_back(tmp_path) -> N
                      r"septiembre|octubre|noviembre|diciembre) de \d{4}", text)
     for row in report.vendor_rows(r):
         assert row["vendor"] in text
+        assert not row["reviewed"] or row["reviewed"] not in text  # no English date left
     assert 'href="vendor-privacy-policies.es.html"' in report.vendor_page(r)
     paths = report.write_exports(r, tmp_path)
     assert tmp_path / "vendor-privacy-policies.es.html" in paths

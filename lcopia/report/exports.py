@@ -282,12 +282,16 @@ def vendor_page(results: Results, lang: str = "en") -> str:
     how long it is kept, and what a patron can do; in English ("en") or Spanish ("es")."""
     a, b = results.assessment, results.bundle
     words = PATRON_TEXT[lang]
+    rows = vendor_rows(results)
+    if lang != "en":  # dates in the reader's language
+        for row in rows:
+            row["reviewed"] = fecha(row["reviewed_date"]) if row["reviewed_date"] else ""
     return render_template(
         "vendor-privacy-policies.html.j2", t=words, lang=lang,
         library=b.inventory.library.name, as_of=fmt_date(a.as_of) if lang == "en" else
         fecha(a.as_of), clause=_promise_clause(b), policy_title=b.policy.title,
         approved=fmt_date(b.policy.approved) if lang == "en" else fecha(b.policy.approved),
-        contact=b.policy.contact, rows=vendor_rows(results), illustrative=a.illustrative,
+        contact=b.policy.contact, rows=rows, illustrative=a.illustrative,
         parties=website_parties(results), other="es" if lang == "en" else "en",
         css=read_template("vendor.css"))
 
