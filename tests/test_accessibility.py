@@ -29,7 +29,7 @@ pytestmark = [
 
 def axe_violations(page: Path) -> list[dict[str, Any]]:
     """Run axe-core on a local page in headless Chromium; its WCAG A/AA violations."""
-    cdp = DevTools()
+    cdp = DevTools(timeout=600)  # a hang guard only: axe walks every node of 50 pages
     try:
         target = cdp.call("Target.createTarget", url="about:blank")["targetId"]
         session = cdp.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
