@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from lcopia import pipeline
 from lcopia.errors import UsageError, did_you_mean
 from lcopia.report.charts import band_styles, mpl_text
 from lcopia.report.common import BAND_ORDER, YESNO, fmt_date
@@ -49,8 +50,6 @@ class Note:
 
 def load(data_dir: str | Path, as_of: str | dt.date, run_dir: str | Path = "") -> Results:
     """The notebook's results (see ``lcopia.pipeline.results``)."""
-    from lcopia import pipeline
-
     return pipeline.results(data_dir, as_of, run_dir)
 
 

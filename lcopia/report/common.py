@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
+from lcopia import pipeline
 from lcopia.models import Bundle, Finding, RiskBand, System
 from lcopia.report.charts import band_styles
 from lcopia.report.language import inline, plain
@@ -152,8 +153,6 @@ _ENV = _env()
 
 def load_results(data_dir: str | Path, as_of: str | dt.date, run_dir: str | Path = "") -> Results:
     """The notebook's one entry point (see ``lcopia.pipeline.results``)."""
-    from lcopia import pipeline
-
     return pipeline.results(data_dir, as_of, run_dir)
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from lcopia.errors import LcopiaError
 from lcopia.models import Finding
 from lcopia.report import charts
+from lcopia.report.board import next_review
 from lcopia.report.common import (
     BAND_ORDER,
     KIND_LABEL,
@@ -371,8 +372,6 @@ def evidence_summary(results: Results) -> Section:
 
 def sign_off(results: Results) -> Section:
     """Who signs (name, role, date), the Board's resolution, and the next review date."""
-    from lcopia.report.board import next_review
-
     a, b = results.assessment, results.bundle
     lib = b.inventory.library
     remaining = [r for r in sorted(a.risks, key=lambda r: r.rank)
