@@ -19,15 +19,15 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from lcopia import pipeline
 from lcopia.errors import UsageError, did_you_mean
+from lcopia.report.charts import band_styles, mpl_text
+from lcopia.report.common import BAND_ORDER, YESNO, fmt_date
+from lcopia.report.language import plural
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from lcopia.pipeline import Results
 
-BAND_ORDER = {"Critical": 0, "High": 1, "Moderate": 2, "Low": 3}
-BAND_COLOUR = {"Critical": "#c0504d", "High": "#e9a06b", "Moderate": "#f5dc8c",
-               "Low": "#eef5ea"}
-YESNO = {"yes": "Yes", "no": "No", "unknown": "Not known", True: "Yes", False: "No"}
 RECEIVES = {"ip_address": "IP address", "page_url": "page address", "search_terms":
             "search terms", "patron_id": "patron id", "session_id": "session id",
             "ad_ids": "advertising ids", "cookies": "cookies"}
@@ -50,8 +50,6 @@ class Note:
 
 def load(data_dir: str | Path, as_of: str | dt.date, run_dir: str | Path = "") -> Results:
     """The notebook's results (see ``lcopia.pipeline.results``)."""
-    from lcopia import pipeline
-
     return pipeline.results(data_dir, as_of, run_dir)
 
 
@@ -60,7 +58,7 @@ def _yesno(value: Any) -> str:
 
 
 def _date(value: dt.date | None, missing: str = "not recorded") -> str:
-    return f"{value.day} {value:%B %Y}" if value else missing
+    return fmt_date(value, missing)
 
 
 def _systems(results: Results) -> dict[str, Any]:
@@ -162,12 +160,13 @@ def flows_by_band_figure(results: Results) -> Figure:
     fig = Figure(figsize=(6.4, 0.5 + 0.45 * max(len(cats), 1)), dpi=100)
     ax = fig.add_subplot()
     left = [0] * len(cats)
-    for band in BAND_ORDER:
+    styles = band_styles(results.bundle.policy.scales.risk_bands)
+    for band, style in styles.items():
         values = [counts.get((c, band), 0) for c in cats]
-        ax.barh(range(len(cats)), values, left=left, color=BAND_COLOUR[band],
+        ax.barh(range(len(cats)), values, left=left, color=style["face"],
                 edgecolor="#333333", linewidth=0.6, label=band)
         left = [a + b for a, b in zip(left, values, strict=True)]
-    ax.set_yticks(range(len(cats)), [names[c] for c in cats], fontsize=8)
+    ax.set_yticks(range(len(cats)), [mpl_text(names[c]) for c in cats], fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("Number of data flows", fontsize=8)
     ax.legend(fontsize=7, loc="lower right", title="Risk today", title_fontsize=7)
@@ -298,8 +297,8 @@ def evidence_status(results: Results) -> Note:
             "to be, and run the assessment again."])
     hard = len(ev.hard_issues)
     return Note("Checks on exported files", [
-        f"{len(ev.files)} exported file(s) checked on {_date(ev.as_of)}.",
-        f"{hard} serious problem(s) found." if hard else "No serious problem found.",
+        f"{plural(len(ev.files), 'exported file')} checked on {_date(ev.as_of)}.",
+        f"{plural(hard, 'serious problem')} found." if hard else "No serious problem found.",
         "Examples below show only the shape of a value (letters and digits masked); "
         "no patron's data is shown."])
 
@@ -354,9 +353,9 @@ def web_status(results: Results) -> Note:
     pages = sum(len(c.pages) for c in web.captures)
     hard = sum(i.hard for i in web.issues)
     return Note("Website tracking audit", [
-        f"{len(web.captures)} capture(s) of {pages} page(s) read.",
+        f"{plural(len(web.captures), 'capture')} of {plural(pages, 'page')} read.",
         f"{len(web.third_parties)} outside companies receive something from these pages.",
-        f"{hard} serious problem(s) found." if hard else "No serious problem found.",
+        f"{plural(hard, 'serious problem')} found." if hard else "No serious problem found.",
         "Addresses are shown with search terms and ids masked."])
 
 

@@ -76,9 +76,10 @@ def test_band_fills_step_in_lightness_and_hatches_differ_so_grayscale_keeps_them
         return 0.2126 * r + 0.7152 * g + 0.0722 * b
 
     order = ["Critical", "High", "Moderate", "Low"]
-    lums = [lum(charts.BAND_STYLE[b]["face"]) for b in order]
+    styles = charts.band_styles(fx.results().bundle.policy.scales.risk_bands)
+    lums = [lum(styles[b]["face"]) for b in order]
     assert all(b - a > 0.08 for a, b in itertools.pairwise(lums))
-    assert len({charts.BAND_STYLE[b]["hatch"] for b in order}) == 4
+    assert len({styles[b]["hatch"] for b in order}) == 4
 
 
 def test_risk_map_in_grayscale_still_shows_four_distinct_cell_tones() -> None:

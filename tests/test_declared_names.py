@@ -42,7 +42,7 @@ def test_renaming_a_band_id_is_a_validate_error(data_copy: Path) -> None:
 
 
 def test_band_colour_must_be_a_hex_colour(data_copy: Path) -> None:
-    _edit(data_copy / "policy" / "scales.yaml", 'colour: "#e38b8b"', "colour: reddish")
+    _edit(data_copy / "policy" / "scales.yaml", 'colour: "#c0504d"', "colour: reddish")
     found = _problems(data_copy)
     assert any("risk_bands.critical.colour" in p and "#rrggbb" in p for p in found), found
 

@@ -102,8 +102,8 @@ def test_cover_says_draft_until_both_signatures_and_the_board_resolution() -> No
     inv = r.bundle.inventory.model_copy(update={"library": lib})
     signed = r.model_copy(update={"bundle": r.bundle.model_copy(update={"inventory": inv})})
     html = report.cover(signed).html
-    assert ">FINAL<" in html and "10 December 2026" in html
-    assert "yes, by resolution of 10 December 2026" in report.sign_off(signed).html
+    assert ">FINAL<" in html and "December 10, 2026" in html
+    assert "yes, by resolution of December 10, 2026" in report.sign_off(signed).html
 
 
 def test_page_footer_text_from_the_inventory_cannot_break_out_of_the_style_element() -> None:
@@ -155,7 +155,7 @@ def test_changes_since_lists_opened_and_closed_findings_and_system_movement(tmp_
     data["as_of"] = "2025-11-30"
     (tmp_path / "findings.json").write_text(json.dumps(data))
     html = report.changes_since(fx.results(), tmp_path).html
-    assert "30 November 2025" in html
+    assert "November 30, 2025" in html
     assert "1 finding opened, 1 closed" in html
     assert "Event rosters kept a year" in html and "Old problem since fixed" in html
     assert re.search(r"Events Calendar</th><td class=\"num\">16 [^<]*</td>.*Lower", html)
@@ -173,7 +173,8 @@ def test_formula_payload_is_inert_in_the_xlsx_and_the_csv(tmp_path) -> None:
     r = fx.results(owner=FORMULA, ils_name="+SUM(1,2)")
     paths = report.write_exports(r, tmp_path)
     assert [p.name for p in paths] == ["findings.csv", "findings.json", "action-plan.xlsx",
-                                       "vendor-privacy-policies.html"]
+                                       "vendor-privacy-policies.html", "risk-register.csv",
+                                       "vendor-privacy-policies.es.html"]
     wb = openpyxl.load_workbook(tmp_path / "action-plan.xlsx")
     cells = [c for ws in wb for row in ws.iter_rows() for c in row if c.value is not None]
     assert not [c.coordinate for c in cells if c.data_type == "f"]
@@ -190,13 +191,13 @@ def test_formula_payload_is_inert_in_the_xlsx_and_the_csv(tmp_path) -> None:
 
 def test_action_plan_sheet_has_a_bold_frozen_header_and_real_dates(tmp_path) -> None:
     report.write_exports(fx.results(), tmp_path)
-    ws = openpyxl.load_workbook(tmp_path / "action-plan.xlsx")["Action plan"]
+    ws = openpyxl.load_workbook(tmp_path / "action-plan.xlsx")["Action items"]
     header = [c.value for c in ws[1]]
-    assert header[:7] == ["Rank", "Finding ids", "Control", "Subject", "Action", "Owner",
-                          "Due date"]
+    assert header[:8] == ["Plan no.", "Rank", "Finding ids", "Control", "Subject", "Action",
+                          "Owner", "Due date"]
     assert "ALA priority" in header and "Residual risk" in header and "Band" in header
     assert all(c.font.bold for c in ws[1]) and ws.freeze_panes == "A2"
-    assert ws["G2"].value.date() == dt.date(2026, 12, 30) and ws["H2"].value == 12
+    assert ws["H2"].value.date() == dt.date(2026, 12, 30) and ws["I2"].value == 12
 
 
 def test_exports_are_byte_identical_for_the_same_assessment(tmp_path) -> None:
@@ -221,7 +222,8 @@ def test_vendor_list_links_only_web_addresses_and_quotes_the_promise(tmp_path) -
     r = fx.results(events_url="javascript:alert(1)", events_name=SCRIPT)
     page = report.vendor_page(r)
     refs = _refs(page)
-    links = [v for t, k, v in refs.urls if t == "a"]
+    links = [v for t, k, v in refs.urls if t == "a"
+             and v not in {"vendor-privacy-policies.html", "vendor-privacy-policies.es.html"}]
     assert links == ["https://ils.example/privacy"]
     assert 'rel="noopener noreferrer"' in page
     assert "javascript:alert(1)" in page  # shown as text, never as a link
@@ -335,14 +337,21 @@ def test_pdf_has_every_section_page_numbers_and_a_cover(hostile_run) -> None:
     pages = text.split("\f")
     assert "DRAFT" in pages[0] and "Library Center of the Ozarks" in pages[0]
     assert "Page" not in pages[0]
-    assert "Executive summary" in pages[1]
-    positions = [text.find(s) for s in (
-        "Executive summary", "Scope and method", "What the library holds", "Risk map",
-        "System scorecards", "Findings by control", "Action plan",
-        "Gaps between the policy and the statute", "Requests for library records",
-        "Third parties on the library's web pages", "Changes since the last assessment",
-        "Sign-off", "Provenance")]
-    assert -1 not in positions and positions == sorted(positions)
+    assert "For the Board" in pages[1]  # the contents page lists it, page 3 starts it
+    body = "\f".join(pages[2:])
+    positions, at = [], 0
+    for title in (
+        "For the Board", "Risk register", "Description of the processing",
+        "Necessity and proportionality", "Risks to patrons", "Measures", "Action plan",
+        "Residual risk and acceptance", "Gaps between the policy and the statute",
+        "Requests for library records", "Third parties on the library's web pages",
+        "Consultation and the Privacy Officer", "Limitations of the evidence",
+        "Changes since the last assessment", "Sign-off and next review",
+        "How risk is scored", "What the library holds", "Risk map", "System scorecards",
+        "Findings by control", "Provenance"):
+        at = body.find(title, at)  # each section is found after the one before it
+        positions.append(at)
+    assert -1 not in positions
     n = len([p for p in pages if p.strip()])
     assert f"Page 2 of {n}" in pages[1] and f"Page {n} of {n}" in pages[n - 1]
     for marker in ("from lcopia", "import lcopia", "report.cover(", "%matplotlib", "In [",
