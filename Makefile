@@ -69,7 +69,13 @@ lint: venv
 	$(BIN)/ruff check lcopia tests scripts benchmarks
 	$(BIN)/nbstripout --verify --extra-keys "metadata.papermill cell.metadata.papermill" notebooks/*.ipynb
 
-test: venv deps lint
+# axe-core for the accessibility test, from the npm registry (a pinned lock file).
+AXE := tests/axe/node_modules/axe-core/axe.min.js
+$(AXE): tests/axe/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js (apt-get install nodejs npm)"; exit 1; }
+	npm ci --prefix tests/axe --no-audit --no-fund --silent
+
+test: venv deps lint $(AXE)
 	$(BIN)/python -m pytest -n 2 --dist worksteal tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
 	scripts/check_package.sh

@@ -16,6 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from lcopia import calendar
 from lcopia.models import (
     Disclosure,
     Finding,
@@ -783,12 +784,12 @@ def _finish(reg: Register, scales: Any) -> list[Risk]:
 def due_dates(ctx: Context, windows: list[int]) -> list[dt.date]:
     """Due dates for the risks in rank order, each within its band's window (rubric R3).
 
-    The one place register dates are set. With the report helper's ``lcopia.calendar``
-    merged, the body becomes: ``approval = calendar.board_meeting_after(
-    ctx.bundle.inventory.library, ctx.as_of)`` and ``return calendar.spread_due_dates(
-    approval, windows)`` (after the Board meeting, on business days, spread in the window).
+    The one place register dates are set: counted from the Board meeting that approves the
+    plan (not from the assessment date, which comes before it), on business days, and
+    spread over each band's window so the work is not all due on one day.
     """
-    return [ctx.as_of + dt.timedelta(days=w) for w in windows]
+    approval = calendar.board_meeting_after(ctx.bundle.inventory.library, ctx.as_of)
+    return calendar.spread_due_dates(approval, windows)
 
 
 def _shortlist(lines: list[str], limit: int) -> list[str]:
