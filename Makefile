@@ -72,7 +72,12 @@ lint: venv
 # axe-core for the accessibility test, from the npm registry (a pinned lock file).
 AXE := tests/axe/node_modules/axe-core/axe.min.js
 $(AXE): tests/axe/package-lock.json
-	@command -v npm >/dev/null || { echo "npm is missing: install Node.js (apt-get install nodejs npm)"; exit 1; }
+	@if ! command -v npm >/dev/null; then \
+	  echo "Installing nodejs and npm from Debian packages..."; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+	    --no-install-recommends nodejs npm >/dev/null; \
+	fi
 	npm ci --prefix tests/axe --no-audit --no-fund --silent
 
 test: venv deps lint $(AXE)
