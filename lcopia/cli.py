@@ -20,6 +20,7 @@ from pathlib import Path
 
 from lcopia.errors import FileProblem, InternalError, LcopiaError, UsageError
 from lcopia.run_guard import EARLIEST_AS_OF, LATEST_AS_OF  # as_of + days must not overflow
+from lcopia.wording import plural
 
 DATA_HELP = ("folder with policy/, taxonomy/, inventory/ (default: $LCOPIA_DATA, else the "
              "project folder at or above this one, or its data/ folder)")
@@ -116,7 +117,8 @@ def cmd_score(args: argparse.Namespace) -> int:
         _emit(render_text(assessment))
     if args.strict and assessment.gate.result == "FAIL":
         raise GateFailed(
-            f"compliance gate FAILED: {len(assessment.gate.violations)} hard-gate violation(s)")
+            "compliance gate FAILED: "
+            f"{plural(len(assessment.gate.violations), 'hard-gate violation')}")
     return 0
 
 
@@ -223,14 +225,14 @@ def cmd_questionnaire(args: argparse.Namespace) -> int:
         for c in report.changes:
             _emit(f"  {c.key[0]} for {c.key[2]}: {c.old_status or 'no answer'} -> "
                   f"{c.new_status} ({c.workbook})")
-        _emit(f"Recorded {len(report.changes)} answer(s) in inventory/answers.csv."
+        _emit(f"Recorded {plural(len(report.changes), 'answer')} in inventory/answers.csv."
               if report.written else "No answer recorded.")
         return 0
     due = args.due or as_of + dt.timedelta(days=30)
     sent = build_questionnaires(args.data, args.out, as_of=as_of, due=due,
                                 systems=words or None)
     for s in sent:
-        _emit(f"{s.path}: {s.questions} question(s) for {s.vendor}")
+        _emit(f"{s.path}: {plural(s.questions, 'question')} for {s.vendor}")
     if not sent:
         _emit("No vendor has an open question: every applicable control is answered.")
     return 0

@@ -540,7 +540,7 @@ def _check_declared_names(policy: Policy, problems: _Problems) -> None:
             problems.add(srel, "risk_bands.id", f"must be one of {list(names.BAND_IDS)}",
                          value=b.id, choices=names.BAND_IDS)
         if not _COLOUR.match(b.colour):
-            problems.add(srel, f"risk_bands.{b.id}.colour", "must be a colour written "
+            problems.add(srel, f"risk_bands.{b.id}.colour", "must be a color written "
                          "#rrggbb, for example #e38b8b", value=b.colour)
     ids = {"clause": {c.id for c in policy.clauses}, "control": {c.id for c in policy.controls}}
     for role, kind in names.ROLES.items():
@@ -569,7 +569,7 @@ def _check_quotes(policy: Policy, taxonomy: Taxonomy | None, root: Path,
     rel = f"policy/{policy.source_file}"
     source_text = _read_text(root / "policy" / policy.source_file, rel, problems)
     if source_text is None:
-        if problems.items and problems.items[-1].file == rel and "missing" in \
+        if problems.items and problems.items[-1].file == rel and "missing" in\
                 problems.items[-1].expected:
             problems.items[-1] = Problem(
                 file=rel, field=None, expected="is missing: the approved policy text is needed "
@@ -616,7 +616,7 @@ def _check_library(lib: Library, policy: Policy | None, problems: _Problems) -> 
             if isinstance(item, str) and PLACEHOLDER in item:
                 problems.add("inventory/library.yaml", name, "is still the placeholder from "
                              "'lcopia init'; write your library's own value", value=item)
-    if policy is not None and policy.library.casefold() not in lib.name.casefold() \
+    if policy is not None and policy.library.casefold() not in lib.name.casefold()\
             and PLACEHOLDER not in lib.name:
         problems.warnings.append(
             f"policy/policy.yaml is the policy of {policy.library}, not of {lib.name}: put your "
@@ -803,7 +803,7 @@ def _read_rules(project: DataDir, problems: _Problems
             rel = project.rel(path)
             raw[rel] = _yaml(path, rel, problems)
     policy = taxonomy = None
-    scales = _validate(Scales, raw["policy/scales.yaml"], "policy/scales.yaml", problems) \
+    scales = _validate(Scales, raw["policy/scales.yaml"], "policy/scales.yaml", problems)\
         if raw["policy/scales.yaml"] is not None else None
     parts = [raw[f"policy/{n}"] for n in ("policy.yaml", "statutes.yaml", "controls.yaml",
                                           "counsel_questions.yaml")]

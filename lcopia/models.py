@@ -355,7 +355,7 @@ RetentionNeed = Literal["indefinitely", "while_opted_in"]
 def outside_us(location: str) -> bool:
     """True when a data_location names anywhere besides the United States.
 
-    "United States (vendor data centre, Kansas City region)" is domestic; "United States and
+    "United States (vendor data center, Kansas City region)" is domestic; "United States and
     Canada" or "United States and other countries" is an international transfer. Blank is
     unknown (False here; POL-52's question asks it)."""
     text = location.lower()
@@ -444,7 +444,7 @@ class Flow(Strict):
     notes: str = ""
     audience: Literal["children", "general"] | None = Field(
         None, description="Whom the flow is about or directed to: 'children' (a children's "
-        "programme roster, minors' consent forms) raises severity for minors (rubric S5); "
+        "program roster, minors' consent forms) raises severity for minors (rubric S5); "
         "'general' does not, even if minors may appear; blank lets lcopia judge from the "
         "purpose.")
 
@@ -524,7 +524,7 @@ def library_record_signals(flows: list[Flow], elements: list[Element]) -> dict[s
     """What each system's flows show that only library records carry (rubric G8).
 
     Search terms, titles and other intellectual activity, card numbers, device ids and other
-    direct identifiers of a user, or a flow itself marked a library record. A system labelled
+    direct identifiers of a user, or a flow itself marked a library record. A system labeled
     ``holds_library_records = no`` with any of these is judged on the facts."""
     activity = {e.id for e in elements if e.intellectual_activity}
     direct = {e.id for e in elements if e.direct_identifier}

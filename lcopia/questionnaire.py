@@ -117,7 +117,7 @@ def vendor_questions(project: DataDir, bundle: Bundle) -> dict[str, str]:
         raise QuestionnaireError(f"{rel}; needs a 'questions:' mapping of control id to text")
     for cid, text in questions.items():
         control = controls.get(cid)
-        if control is None or control.derived_from or control.applies_to == "library" \
+        if control is None or control.derived_from or control.applies_to == "library"\
                 or not isinstance(text, str) or not text.strip():
             why = ("names no control in policy/controls.yaml" if control is None else
                    "is computed from the inventory, not answered" if control.derived_from else

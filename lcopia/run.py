@@ -13,7 +13,7 @@ Why it is built this way:
   earlier report of the same date is renamed aside (``<as_of>.superseded-<n>``), never
   deleted. A failed run keeps its executed notebooks in a visible ``failed-<stamp>`` folder; an
   interrupted one (Ctrl-C or SIGTERM) removes its temporary folder; one killed outright leaves a
-  hidden folder that the next run removes, recognised by lcopia's marker file (nothing else is
+  hidden folder that the next run removes, recognized by lcopia's marker file (nothing else is
   ever removed). A lock file lets only one run write into a reports folder at a time.
 * **Nothing outside the run folder.** Temporary files, caches, IPython settings and the
   browser profile live in the hidden folder's scratch space (``lcopia.run_guard``), so no
@@ -460,7 +460,7 @@ async def _pool(kernels: list[_Kernel], jobs: list[Job], templates: Mapping[str,
     """Each kernel takes the next job until none are left; the first failure stops all.
 
     The failure reported is the one that happened first: when it stops the pool, the other
-    kernels' notebooks are cancelled, and nbclient reports those as dead kernels ("out of
+    kernels' notebooks are canceled, and nbclient reports those as dead kernels ("out of
     memory"), which must never be blamed instead.
     """
     queue = list(jobs)

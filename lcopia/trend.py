@@ -223,7 +223,7 @@ def reports_folder(reports_dir: str | Path | None, data_dir: str | Path | None) 
 
 
 def band_chart(trend: Trend, colours: dict[str, str]) -> Any:
-    """Risks by band in each run, stacked, with the band named in the legend (not colour
+    """Risks by band in each run, stacked, with the band named in the legend (not color
     alone); None when no run has a risk register."""
     import matplotlib.pyplot as plt  # drawing only when asked: the module stays light
 
@@ -247,7 +247,7 @@ def band_chart(trend: Trend, colours: dict[str, str]) -> Any:
 
 @dataclass
 class TrendView:
-    """What notebook 05 shows: the trend and the band colours of the project's scales."""
+    """What notebook 05 shows: the trend and the band colors of the project's scales."""
 
     trend: Trend
     library: str
@@ -267,7 +267,7 @@ class TrendView:
 
 
 def for_notebook(reports_dir: str | Path | None, data_dir: str | Path | None) -> TrendView:
-    """The notebook's one entry point: the project's runs and its band colours."""
+    """The notebook's one entry point: the project's runs and its band colors."""
     project = resolve_data_dir(data_dir)
     policy, _taxonomy = load_rules(project)
     library = _library_name(project)

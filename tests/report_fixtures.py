@@ -1,7 +1,7 @@
 """A small, hand-built assessment of a two-system library, for the report and chart tests.
 
 Built directly from the models (not through scoring) so the report tests can choose names,
-risks and findings: a hosted catalogue (ILS) and an events calendar, one policy gap for
+risks and findings: a hosted catalog (ILS) and an events calendar, one policy gap for
 counsel, two disclosure requests.
 """
 
@@ -64,7 +64,7 @@ def policy() -> m.Policy:
                       question="Is the link broken on return?", applies_to="flow",
                       clauses=["C-DISCLOSE"], ala_priority="P1",
                       niso=["Data Collection and Use"],
-                      recommendation="Turn on anonymisation of returned loans.",
+                      recommendation="Turn on anonymization of returned loans.",
                       owner="Systems librarian"),
         ],
         scales=scales(),
@@ -122,7 +122,7 @@ def _system(system_id: str, name: str, vendor: str, kind: str, url: str,
         owner="Systems librarian")
 
 
-def bundle(ils_name: str = "Ozark Catalogue", events_name: str = "Events Calendar",
+def bundle(ils_name: str = "Ozark Catalog", events_name: str = "Events Calendar",
            events_url: str = "https://events.example/privacy") -> m.Bundle:
     lib = m.Library(
         name="Library Center of the Ozarks", illustrative=True, location="Missouri",
@@ -191,7 +191,7 @@ def assessment(b: m.Bundle, owner: str = "Systems librarian",
                   risk=12, control_id="POL-23", system_id="ils", flow_id="F-circ",
                   subject=names["ils"] + ": circulation", clauses=["C-DISCLOSE"],
                   evidence="Retention is indefinite; need is 30 days.",
-                  recommendation="Turn on anonymisation of returned loans.",
+                  recommendation="Turn on anonymization of returned loans.",
                   ala_priority="P1", owner=owner, due=dt.date(2026, 12, 30)),
         m.Finding(id="GAP-court-standard", kind="policy_gap",
                   title="The policy's court-order test is looser than the statute's",
@@ -216,7 +216,7 @@ def assessment(b: m.Bundle, owner: str = "Systems librarian",
                      planned_risk=4, band="Critical", ala_priority="P1"),
         m.ActionItem(rank=2, finding_ids=["POL-23@F-circ"], control_id="POL-23",
                      subject=names["ils"] + ": circulation",
-                     action="Turn on anonymisation of returned loans.", owner=owner,
+                     action="Turn on anonymization of returned loans.", owner=owner,
                      due=dt.date(2026, 12, 30), residual_risk=12, planned_risk=4,
                      band="Critical", ala_priority="P1"),
         m.ActionItem(rank=3, finding_ids=["POL-27@F-events"], control_id="POL-27",

@@ -67,7 +67,7 @@ def test_charts_survive_an_agg_backend_because_they_never_use_pyplot() -> None:
     finally:
         matplotlib.use(previous)
     assert Image.open(io.BytesIO(chart.png)).size[0] > 500
-    assert [row[0] for row in chart.table_rows] == ["Ozark Catalogue", "Events Calendar"]
+    assert [row[0] for row in chart.table_rows] == ["Ozark Catalog", "Events Calendar"]
 
 
 def test_band_fills_step_in_lightness_and_hatches_differ_so_grayscale_keeps_them_apart() -> None:

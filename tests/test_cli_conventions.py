@@ -1,6 +1,6 @@
 """Command-line and packaging conventions another library expects (issue 19, item 6):
 ``--version``, defaults and examples in ``--help``, a progress bar only on a terminal, global
-``-q``/``-v``, a licence, a changelog, complete package metadata, no unused or Linux-only
+``-q``/``-v``, a license, a changelog, complete package metadata, no unused or Linux-only
 imports, and a browser found on every platform."""
 
 from __future__ import annotations

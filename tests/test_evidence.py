@@ -514,7 +514,7 @@ def test_timestamps_read_from_their_bytes_give_the_dates_strptime_gives():
               "not a date at all!!"]
     arr = pa.array(values)
     assert evidence._iso_days(arr) is not None  # one length, no nulls: the byte path runs
-    assert evidence._parse_dates(arr).to_pylist() == \
+    assert evidence._parse_dates(arr).to_pylist() ==\
         evidence._parse_dates_text(arr).to_pylist()
     assert evidence._parse_dates(arr).to_pylist()[:2] == [dt.date(2024, 9, 25),
                                                           dt.date(2023, 3, 1)]

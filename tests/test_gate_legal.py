@@ -1,4 +1,4 @@
-"""The compliance gate's legal rules, one test per rubric line (judgement-rubric.md G1-G8).
+"""The compliance gate's legal rules, one test per rubric line (judgment-rubric.md G1-G8).
 
 Each test builds a tiny library from the shipped data and checks what an expert Missouri
 library-law reviewer would say: the kind of finding (statute, policy, practice), its wording
@@ -378,7 +378,7 @@ def test_retention_need_may_be_indefinite_or_tied_to_opt_in(kept, need, exceeds)
 
 
 @pytest.mark.parametrize(("location", "abroad"), [
-    ("United States (vendor data centre, Kansas City region)", False),
+    ("United States (vendor data center, Kansas City region)", False),
     ("United States", False), ("", False), ("United States and Canada (per vendor terms)", True),
     ("United States and other countries (vendor)", True), ("Ireland", True)])
 def test_international_transfer_is_tested_against_data_location(location, abroad):

@@ -4,7 +4,7 @@ The suite's shared run (conftest ``shared_run``, planted as shared_run.py descri
 patrons in every evidence file (a loans export, a statistics file, a workbook, a JSON-lines
 export and a browser capture); its run folder is searched file by file (HTML, PDF text,
 workbook XML, notebooks, JSON, CSV) and so are stdout and stderr. The same run carries hostile
-text in the inventory, to prove the outputs a person opens escape HTML and neutralise
+text in the inventory, to prove the outputs a person opens escape HTML and neutralize
 spreadsheet formulas.
 """
 
@@ -109,7 +109,7 @@ def test_action_plan_workbook_neutralises_formula_text(shared_run):
     book = openpyxl.load_workbook(run_dir / "action-plan.xlsx")
     cells = [c for ws in book.worksheets for row in ws.iter_rows() for c in row]
     assert any(isinstance(c.value, str) and "evil.example" in c.value for c in cells), (
-        "the hostile system name should reach the action plan, neutralised")
+        "the hostile system name should reach the action plan, neutralized")
     assert not [c.coordinate for c in cells if c.data_type == "f"]
     assert not _formula_cells([c.value for c in cells])
 

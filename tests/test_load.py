@@ -185,7 +185,7 @@ def test_yaml_duplicate_key_is_refused(data_copy):
 
 
 def test_yaml_alias_bomb_is_refused(data_copy):
-    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n" \
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\n"\
            "c: &c [*b, *b, *b, *b, *b, *b, *b, *b]\n"
     (data_copy / "taxonomy/categories.yaml").write_text(bomb, encoding="utf-8")
     assert any("categories.yaml" in p and "aliases" in p for p in problems_of(data_copy))

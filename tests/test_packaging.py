@@ -15,7 +15,7 @@ def _folders(base: Path, package: str) -> set[str]:
     """Every folder under ``base`` that holds a file, as a dotted package name."""
     out = set()
     for path in base.rglob("*"):
-        if path.is_file() and not SKIP & set(path.relative_to(base).parts) \
+        if path.is_file() and not SKIP & set(path.relative_to(base).parts)\
                 and not path.name.startswith("."):
             rel = path.parent.relative_to(base)
             out.add(".".join([package, *rel.parts]))
@@ -38,7 +38,7 @@ def test_every_resource_file_type_is_package_data() -> None:
     missing = set()
     for base in [ROOT / "lcopia", *(ROOT / f for f in CONFIG["package-dir"].values())]:
         for path in base.rglob("*"):
-            if not path.is_file() or SKIP & set(path.parts) or path.suffix == ".py" \
+            if not path.is_file() or SKIP & set(path.parts) or path.suffix == ".py"\
                     or path.suffix == ".pyc" or path.name.startswith("."):
                 continue
             if f"*{path.suffix}" not in patterns and path.name not in patterns:

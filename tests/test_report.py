@@ -90,7 +90,7 @@ def test_executive_summary_states_gate_counts_and_ranked_actions() -> None:
     assert re.search(r"at critical risk</span><span class=\"value\">1<", html)
     assert re.search(r"at high risk</span><span class=\"value\">1<", html)
     first = html.index("Add the confidentiality clause")
-    assert first < html.index("Turn on anonymisation") < html.index("Configure a 60-day")
+    assert first < html.index("Turn on anonymization") < html.index("Configure a 60-day")
 
 
 def test_cover_says_draft_until_both_signatures_and_the_board_resolution() -> None:

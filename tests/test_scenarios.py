@@ -2,7 +2,7 @@
 
 Each scenario is a small inventory fragment (systems, flows, answers, disclosures, an export
 check or a browser capture) on top of a minimal base, and the verdict an expert would give,
-citing the rubric line it tests (``../shared/research/judgement-rubric.md``). Defaults make
+citing the rubric line it tests (``../shared/research/judgment-rubric.md``). Defaults make
 the fragment short: a system is in-house and bound by contract, a flow is encrypted, narrow
 and kept no longer than needed, and (with ``answer_all``) every control not named in the
 scenario is answered as ``answer_all`` says, so only what the scenario changes is judged.
@@ -172,7 +172,7 @@ def _cases() -> list[Any]:
     out = []
     for path in SCENARIOS:
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
-        marks = [pytest.mark.xfail(strict=True, reason=spec["xfail"])] if spec.get("xfail") \
+        marks = [pytest.mark.xfail(strict=True, reason=spec["xfail"])] if spec.get("xfail")\
             else []
         out.append(pytest.param(path, id=path.stem, marks=marks))
     return out

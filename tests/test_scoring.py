@@ -298,7 +298,7 @@ def test_finding_ids_do_not_depend_on_row_order():
 
 
 def test_committed_schema_matches_the_models():
-    assert SCHEMA.read_text(encoding="utf-8") == schema_text(), \
+    assert SCHEMA.read_text(encoding="utf-8") == schema_text(),\
         "run: python -m lcopia.schema > schema/assessment.schema.json"
 
 
@@ -368,7 +368,7 @@ def test_unknown_never_scores_better_than_implemented(fs):
 def test_a_higher_tier_element_never_lowers_severity(fs, extra):
     f, s = fs
     richer = f.model_copy(update={"elements": sorted(set(f.elements) | {extra})})
-    assert only_flow(score(systems=[s], flows=[richer])).severity >= \
+    assert only_flow(score(systems=[s], flows=[richer])).severity >=\
         only_flow(score(systems=[s], flows=[f])).severity
 
 
@@ -383,5 +383,5 @@ def test_row_order_never_changes_the_output(rnd: random.Random):
     inv = BASE.inventory
     shuffled = inv.model_copy(update={k: rnd.sample(getattr(inv, k), len(getattr(inv, k)))
                                       for k in ("systems", "flows", "answers")})
-    assert assess(BASE.model_copy(update={"inventory": shuffled}), AS_OF).to_json() == \
+    assert assess(BASE.model_copy(update={"inventory": shuffled}), AS_OF).to_json() ==\
         _sample_in_file_order()

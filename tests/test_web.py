@@ -1,4 +1,4 @@
-"""The website/catalogue tracking audit: what the library's pages hand to third parties."""
+"""The website/catalog tracking audit: what the library's pages hand to third parties."""
 
 from __future__ import annotations
 
@@ -122,7 +122,7 @@ def test_cli_json_reports_every_third_party_with_category_and_what_it_receives()
     assert parties["facebook.com"]["cookies_set"] == 1
     assert parties["unknownchat.example"]["receives"] == [
         "ip_address", "page_url", "search_terms", "session_id", "cookies"]
-    assert parties["unknownchat.example"]["organisation"] == "unknown organisation"
+    assert parties["unknownchat.example"]["organisation"] == "unknown organization"
     assert parties["readwell.example"]["requests"] == 2
     kinds = {(i["kind"], i["domain"], i["hard"]) for i in report["issues"]}
     assert kinds == {  # one finding per organisation: Meta's pixel once, Google once
@@ -168,7 +168,7 @@ def test_cli_text_names_each_third_party_category_and_hard_findings():
     assert done.returncode == 0, done.stderr
     text = done.stdout
     assert "gstatic.com: CDN/fonts, Google" in text
-    assert "unknownchat.example: unknown, unknown organisation" in text
+    assert "unknownchat.example: unknown, unknown organization" in text
     assert "readwell.example: e-content vendor" in text
     assert "Findings (3, 2 hard)" in text
     assert "[HARD] advertising_pixel" in text
@@ -284,7 +284,7 @@ def test_unlisted_third_party_is_unknown_not_harmless(tmp_path):
     report = web.audit_files([path], trackers=listing)
     assert _party(report, "jsdelivr.net").category == "cdn_fonts"
     mystery = _party(report, "mystery-metrics.example")
-    assert (mystery.category, mystery.organisation) == ("unknown", "unknown organisation")
+    assert (mystery.category, mystery.organisation) == ("unknown", "unknown organization")
     assert _kinds(report) == {("unknown_third_party", "mystery-metrics.example", False)}
 
 
@@ -390,7 +390,7 @@ def test_tracker_on_account_page_without_ids_is_a_soft_finding(tmp_path):
 def test_page_url_masks_query_values_and_id_like_path_segments():
     assert (web.mask_url(f"{CATALOG}/eg/opac/record/1234567?locg=4&detail_record_view=1")
             == f"{CATALOG}/eg/opac/record/…?locg=…&detail_record_view=…")
-    assert web.mask_url(f"{SITE}/patron/a1b2c3d4e5f6a7b8c9d0/holds") == \
+    assert web.mask_url(f"{SITE}/patron/a1b2c3d4e5f6a7b8c9d0/holds") ==\
         f"{SITE}/patron/…/holds"
     assert web.mask_url(f"{SITE}/search/%E2%80%9Cdebt%E2%80%9D") == f"{SITE}/search/…"
     assert web.mask_url(f"{SITE}/search/coping-with-gambling-debt") == f"{SITE}/search/…"

@@ -1,4 +1,4 @@
-"""One organisation per vendor, rated by what it receives (rubric W2, W3, W4)."""
+"""One organization per vendor, rated by what it receives (rubric W2, W3, W4)."""
 
 from __future__ import annotations
 

@@ -110,9 +110,9 @@ def test_real_world_third_parties_are_attributed_from_the_database(capsys):
     db = load_trackerdb()
     with capsys.disabled():
         print(f"\n{trackerdb.coverage(db)}\nattribution: {right}/{len(TABLE)} hosts to the "
-              f"right organisation ({right / len(TABLE):.0%}); ad tech called advertising: "
+              f"right organization ({right / len(TABLE):.0%}); ad tech called advertising: "
               f"{ad_right}/{ad_total}")
-    assert {h: KNOWN_GAPS[h].split(":")[0] for h in misses if h in KNOWN_GAPS} == misses, \
+    assert {h: KNOWN_GAPS[h].split(":")[0] for h in misses if h in KNOWN_GAPS} == misses,\
         f"attribution changed: {misses}"
     assert set(misses) == set(KNOWN_GAPS)
     assert right / len(TABLE) >= 0.9
@@ -171,14 +171,14 @@ def test_refresh_converts_upstream_files_in_one_command(tmp_path, capsys):
                            str(tmp_path / "companies.json"), "--commit", "a" * 40,
                            "--out", str(out)])
     assert code == 0
-    assert "2 organisations, 2 domains" in capsys.readouterr().out
+    assert "2 organizations, 2 domains" in capsys.readouterr().out
     snapshot = json.loads(out.read_text())
     assert snapshot["snapshot_date"] == "2026-09-01"
     db = TrackerDb(snapshot, "")
     acme = db.lookup("px.acme.example")
     assert (acme.organisation, acme.category) == ("Acme Ads, Inc.", "advertising")
     assert db.lookup("fonts.fontco.example").category == "fonts"
-    assert convert(trackers, companies, source="s", commit="c")["domains"] == \
+    assert convert(trackers, companies, source="s", commit="c")["domains"] ==\
         snapshot["domains"]
 
 

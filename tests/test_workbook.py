@@ -44,7 +44,7 @@ def test_round_trip_through_the_workbook_changes_no_byte(data_copy: Path,
     assert result.written == []
     assert not any(c.any for c in result.changes)
     for table in TABLES:
-        assert (data_copy / "inventory" / table).read_bytes() == \
+        assert (data_copy / "inventory" / table).read_bytes() ==\
             (DATA / "inventory" / table).read_bytes(), table
 
 
@@ -102,7 +102,7 @@ def test_reordered_columns_and_merged_cells_are_read_as_meant(data_copy: Path,
     result = import_workbook(exported, data_copy, as_of=AS_OF)
     assert not any(c.any for c in result.changes), result.changes
     for table in TABLES:
-        assert (data_copy / "inventory" / table).read_bytes() == \
+        assert (data_copy / "inventory" / table).read_bytes() ==\
             (DATA / "inventory" / table).read_bytes(), table
 
 

@@ -42,7 +42,7 @@ class BarcodeConfig:
     A 14-digit codabar library barcode is: 1 digit type (``2`` = patron, ``3`` = item), a
     4-digit institution code, an 8-digit serial and a mod-10 (Luhn) check digit. Other
     systems use other lengths and prefixes (Evergreen's sample data uses 11 digits starting
-    ``99999``): those are recognised by ``other_lengths`` when the column name says barcode or
+    ``99999``): those are recognized by ``other_lengths`` when the column name says barcode or
     card, or when the digits have one length and a shared prefix across the column.
     """
 
@@ -301,7 +301,7 @@ def luhn_mask(arr: pa.Array) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- value masks
 
-_ISSUER = r"^(4\d{12}(\d{3}){0,2}|5[1-5]\d{14}|2(2[2-9]|[3-6]\d|7[01])\d{13}|2720\d{12}" \
+_ISSUER = r"^(4\d{12}(\d{3}){0,2}|5[1-5]\d{14}|2(2[2-9]|[3-6]\d|7[01])\d{13}|2720\d{12}"\
           r"|3[47]\d{13}|3(0[0-5]|[68]\d)\d{11}|6(011|5\d\d)\d{12,15}|35(2[89]|[3-8]\d)\d{12,15})$"
 
 
@@ -607,7 +607,7 @@ def _stamp_rows(chunk: pa.Array) -> np.ndarray | None:
 
 
 def _date_kind_mask(arr: pa.Array | pa.ChunkedArray, regex: str) -> np.ndarray:
-    """The date/birth-date rule, with timestamps recognised from their bytes first.
+    """The date/birth-date rule, with timestamps recognized from their bytes first.
 
     A timestamp column is the common case, and the regular expression cost 0.07 s per
     million rows against 0.01 s for the byte check; rows the bytes do not settle (dates
@@ -1218,7 +1218,7 @@ def _other_card_convention(s: _Sample) -> ColumnVerdict | None:
         v = s.verdict("item_barcode", m["digits"], hint=True, strong=True,
                       prefix_shape=f"{width} digits")
         return replace(v, learnt=(common, ""))
-    if plausible_len and width >= 8 and len(prefix) >= 2 and uniq >= 0.5 and \
+    if plausible_len and width >= 8 and len(prefix) >= 2 and uniq >= 0.5 and\
             not item_hint and "count" not in hints:
         v = s.verdict("card_barcode", m["digits"], hint=False, strong=False,
                       prefix_shape=f"{width} digits, prefix {prefix[0]}")

@@ -60,6 +60,7 @@ from lcopia.evidence.models import (
 )
 from lcopia.evidence.tables import Source, _RetryAs, open_source
 from lcopia.fsio import read_yaml
+from lcopia.wording import plural
 
 #: Used only when no data folder is given or its policy/scales.yaml is absent; the policy
 #: file's ``evidence:`` section is the authority.
@@ -671,7 +672,7 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
                 masked_example=leaked.shape, embedded=list(leaked.embedded)))
             found = ", ".join(k.replace("_", " ") for k in detectors.LEAK_KINDS
                               if k in t.leak_kinds)
-            notes.append(f"a whole-column check found {_fmt(t.leaks)} row(s) of '{c}' holding "
+            notes.append(f"a whole-column check found {plural(t.leaks, 'row')} of '{c}' holding "
                          f"{found} values that the sampled rows did not show")
             continue
         n = t.present
@@ -697,8 +698,8 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
         quasi_identifiers=qi, quasi_inferred=inferred, k=k, count_column=count_column,
         sensitive=sensitive, notes=notes, recipient=opts.recipient)
     if src.rows_skipped:
-        scan.notes.append(f"{src.rows_skipped} row(s) had a different number of fields than "
-                          "the header and were skipped")
+        scan.notes.append(f"{plural(src.rows_skipped, 'row')} had a different number of "
+                          "fields than the header and were skipped")
 
     class_codes = class_counts = distinct = None
     if classes is not None:
@@ -710,7 +711,7 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
             scan.unique_records = int((sizes == 1).sum())
             scan.records_below_k = int(sizes[sizes < k].sum())
     elif rows:
-        scan.notes.append("no quasi-identifiers were given or recognised, so k-anonymity was "
+        scan.notes.append("no quasi-identifiers were given or recognized, so k-anonymity was "
                           "not computed")
     if count_column is not None:
         scan.small_cells, scan.cells = small_cells, cells
@@ -796,7 +797,7 @@ def _issues(scan: FileScan) -> list[EvidenceIssue]:
                     count=max(c.non_empty, 1), rows=c.non_empty,
                     detail=(f"The file claims to be {scan.claims} but the name of column "
                             f"'{c.name}' is itself a {what} (not shown): the file is keyed by "
-                            f"a patron's identifier, filled in {_fmt(c.non_empty)} row(s)."),
+                            f"a patron's identifier, filled in {plural(c.non_empty, 'row')}."),
                     control_hint=CONTROL_STATISTICS))
                 continue
             issues.append(issue(
@@ -817,7 +818,7 @@ def _issues(scan: FileScan) -> list[EvidenceIssue]:
                     "pseudonymized (linkable), not anonymous."),
             control_hint=CONTROL_STATISTICS))
     over = ", ".join(scan.quasi_identifiers)
-    if check_reid and scan.count_column is None and by_people and scan.people_k_min \
+    if check_reid and scan.count_column is None and by_people and scan.people_k_min\
             is not None and scan.people_k_min < scan.k:
         issues.append(issue(
             kind="reidentification", hard=False, count=scan.people_below_k or 0,
@@ -828,13 +829,13 @@ def _issues(scan: FileScan) -> list[EvidenceIssue]:
                     f"{scan.k} people; {_fmt(scan.rows_tied or 0)} of {_fmt(scan.rows)} rows "
                     "can be tied to one person."),
             control_hint=CONTROL_STATISTICS))
-    elif check_reid and scan.count_column is None and not by_people and \
+    elif check_reid and scan.count_column is None and not by_people and\
             scan.k_min is not None and scan.k_min < scan.k:
         issues.append(issue(
             kind="reidentification", hard=False, count=scan.records_below_k or 0,
             rows=scan.records_below_k or 0,
-            detail=(f"Over {over}, the smallest group has {scan.k_min} row(s), below "
-                    f"k={scan.k}: {_fmt(scan.records_below_k or 0)} row(s) sit in groups "
+            detail=(f"Over {over}, the smallest group has {plural(scan.k_min, 'row')}, below "
+                    f"k={scan.k}: {plural(scan.records_below_k or 0, 'row')} sit in groups "
                     f"smaller than {scan.k}, {_fmt(scan.unique_records or 0)} of them unique. "
                     "Rows are counted, not people: the file has no person key."),
             control_hint=CONTROL_STATISTICS))
@@ -846,17 +847,19 @@ def _issues(scan: FileScan) -> list[EvidenceIssue]:
                     f"between 1 and {scan.k - 1} in column '{scan.count_column}'; suppress or "
                     f"merge cells below {scan.k} before release."),
             control_hint=CONTROL_STATISTICS))
-    if check_reid and scan.l_diversity is not None and scan.l_target is not None and \
+    if check_reid and scan.l_diversity is not None and scan.l_target is not None and\
             scan.l_diversity < scan.l_target:
-        who = (f"{_fmt(scan.people_below_l)} people" if scan.people_below_l is not None
-               else f"{_fmt(scan.records_below_l or 0)} row(s)")
+        who = (plural(scan.people_below_l, "person", "people")
+               if scan.people_below_l is not None
+               else f"{plural(scan.records_below_l or 0, 'row')}")
         issues.append(issue(
             kind="l_diversity", hard=False, column=scan.sensitive,
             count=scan.people_below_l if scan.people_below_l is not None else (
                 scan.records_below_l or 0),
             people=scan.people_below_l, rows=scan.records_below_l or 0,
             detail=(f"Some groups over {over} show only {scan.l_diversity} distinct "
-                    f"value(s) of '{scan.sensitive}' (target {scan.l_target}): {who} in "
+                    f"{'value' if scan.l_diversity == 1 else 'values'} of '{scan.sensitive}' "
+                    f"(target {scan.l_target}): {who} in "
                     "them reveal what their group read."),
             control_hint=CONTROL_STATISTICS))
     r = scan.retention
@@ -864,10 +867,10 @@ def _issues(scan: FileScan) -> list[EvidenceIssue]:
         issues.append(issue(
             kind="retention_exceeded", hard=False, column=r.date_column, count=r.expired_rows,
             rows=r.expired_rows, people=None, counted="rows",
-            detail=(f"{_fmt(r.expired_rows)} closed record(s) are dated before {r.cutoff} "
+            detail=(f"{plural(r.expired_rows, 'closed record')} dated before {r.cutoff} "
                     f"(older than the {r.retention_days}-day retention); the oldest is "
-                    f"{r.oldest_age_days} days old. {_fmt(r.open_rows_excluded)} open "
-                    "record(s) were not counted."),
+                    f"{r.oldest_age_days} days old. "
+                    f"{plural(r.open_rows_excluded, 'open record')} not counted."),
             control_hint=CONTROL_RETENTION))
     return issues
 

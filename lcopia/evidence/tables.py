@@ -37,6 +37,7 @@ from charset_normalizer import from_bytes
 from lcopia.errors import EvidenceError
 from lcopia.evidence import detectors
 from lcopia.fsio import FileProblem, file_kind_problem, require_regular_file
+from lcopia.wording import plural
 
 HEAD_BYTES = 64 * 1024
 BLOCK_BYTES = 1 << 20  # 1 MiB CSV blocks: fastest streaming block size measured here
@@ -396,8 +397,8 @@ def _header_note(src: Source) -> None:
     if src.header_kinds:
         kinds = ", ".join(sorted({k.replace("_", " ") for k in src.header_kinds.values()}))
         n = len(src.header_kinds)
-        src.notes.append(f"{n} column name(s) were themselves identifiers ({kinds}); they are "
-                         "not shown: such columns are named column_N here")
+        src.notes.append(f"{plural(n, 'column name')} were themselves identifiers ({kinds}); "
+                         "they are not shown: such columns are named column_N here")
 
 
 def _magic(path: Path, display: str) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from lcopia.evidence.detectors import DIRECT_KINDS
 from lcopia.evidence.models import EvidenceReport
+from lcopia.wording import plural
 
 
 def _fmt(n: int) -> str:
@@ -42,7 +43,7 @@ def evidence_text(report: EvidenceReport) -> str:
             for c in ident:
                 if c.header_kind and c.kind not in DIRECT_KINDS:
                     out.append(f"    {c.name:<{width}}  its name is a {c.header_kind} (not "
-                               f"shown); {_fmt(c.non_empty)} filled row(s)")
+                               f"shown); {plural(c.non_empty, 'filled row')}")
                     continue
                 head = f"; its name is a {c.header_kind} (not shown)" if c.header_kind else ""
                 extra = f" ({', '.join(c.embedded)})" if c.embedded else ""
@@ -53,7 +54,7 @@ def evidence_text(report: EvidenceReport) -> str:
             out.append("  Identifying columns: none found.")
         other = [c for c in f.columns if c.kind not in DIRECT_KINDS and c.kind != "none"]
         if other:
-            out.append("  Other recognised columns: " + ", ".join(
+            out.append("  Other recognized columns: " + ", ".join(
                 f"{c.name} ({c.kind})" for c in other))
         if f.quasi_identifiers:
             how = "inferred" if f.quasi_inferred else "given"
@@ -61,8 +62,8 @@ def evidence_text(report: EvidenceReport) -> str:
             if f.k_min is not None:
                 line += (f" -> smallest group {f.k_min} (k={f.k}); "
                          f"{_fmt(f.equivalence_classes or 0)} groups, "
-                         f"{_fmt(f.unique_records or 0)} unique record(s), "
-                         f"{_fmt(f.records_below_k or 0)} record(s) in groups below {f.k}")
+                         f"{plural(f.unique_records or 0, 'unique record')}, "
+                         f"{plural(f.records_below_k or 0, 'record')} in groups below {f.k}")
             out.append(line)
             if f.people is not None:
                 out.append(f"  People (by person key '{f.person_key}', {f.person_key_kind}): "
@@ -81,17 +82,18 @@ def evidence_text(report: EvidenceReport) -> str:
             people = (f", {_fmt(f.people_below_l)} people" if f.people_below_l is not None
                       else "")
             out.append(f"  l-diversity of '{f.sensitive}': {f.l_diversity} (target "
-                       f"{f.l_target}); {_fmt(f.records_below_l or 0)} record(s){people} "
+                       f"{f.l_target}); {plural(f.records_below_l or 0, 'record')}{people} "
                        "below target")
         r = f.retention
         if r is not None:
-            opened = (f"; {_fmt(r.open_rows_excluded)} open record(s) in '{r.open_column}' "
+            opened = (f"; {plural(r.open_rows_excluded, 'open record')} in '{r.open_column}' "
                       "excluded") if r.open_column else ""
             oldest = f"; oldest closed record {r.oldest_age_days} days" if (
                 r.oldest_age_days is not None) else ""
-            unparsed = f"; {_fmt(r.unparsed_dates)} date(s) unreadable" if r.unparsed_dates else ""
+            unparsed = (f"; {plural(r.unparsed_dates, 'date')} unreadable"
+                        if r.unparsed_dates else "")
             out.append(f"  Retention ({r.retention_days} days on '{r.date_column}', cutoff "
-                       f"{r.cutoff}): {_fmt(r.expired_rows)} expired row(s){opened}{oldest}"
+                       f"{r.cutoff}): {plural(r.expired_rows, 'expired row')}{opened}{oldest}"
                        f"{unparsed}")
         for note in f.notes:
             out.append(f"  Note: {note}")

@@ -81,7 +81,7 @@ def luminance(hex_colour: str) -> float:
 
 
 def band_styles(bands: list[RiskBand]) -> dict[str, dict[str, str]]:
-    """Fill, edge, text colour and hatch of each band, from scales.yaml's colours.
+    """Fill, edge, text color and hatch of each band, from scales.yaml's colors.
 
     The edge is the fill darkened to 45 %, the text white on dark fills; the hatch steps with
     the band's rank so grayscale prints keep the bands apart.
@@ -233,7 +233,7 @@ def risk_map(assessment: Assessment, bands: list[RiskBand]) -> Chart:
 def system_risk(assessment: Assessment, bands: list[RiskBand] | None = None) -> Chart:
     """Horizontal bars per system: risk without controls, today, and after the action plan.
 
-    Long names wrap onto more lines instead of being cut; with ``bands`` a labelled line
+    Long names wrap onto more lines instead of being cut; with ``bands`` a labeled line
     marks where each band above the lowest begins, so the lines mean what the bands mean.
     """
     systems = sorted(assessment.systems, key=lambda s: (s.rank, s.system_id))

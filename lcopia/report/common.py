@@ -96,7 +96,7 @@ def _section(title: str, template: str, **context: Any) -> Section:
 
 
 def band_class(label: str | None) -> str:
-    """CSS class of a band label; a label with no band rule gets no colour (the word shows)."""
+    """CSS class of a band label; a label with no band rule gets no color (the word shows)."""
     key = re.sub(r"[^a-z0-9]+", "-", (label or "").lower()).strip("-")
     return f"band band-{key}" if key else "band"
 

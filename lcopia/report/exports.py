@@ -1,6 +1,6 @@
 """Files for people who work in spreadsheets: findings CSV/JSON, the action plan, vendor list.
 
-Formula injection is neutralised in every text cell, and the xlsx is written with fixed
+Formula injection is neutralized in every text cell, and the xlsx is written with fixed
 timestamps so the same assessment gives the same bytes.
 """
 

@@ -11,6 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+from lcopia.wording import plural
+
+__all__ = ["plural"]
+
 # British form (as a regular expression on a lower-case word) → the American word to use.
 BRITISH: dict[str, str] = {
     r"organis(e|es|ed|ing|ation|ations|ational)": "organiz…",
@@ -64,11 +68,6 @@ def style_problems(text: str) -> list[str]:
     out += [m.group(0) for m in _FOR_THE.finditer(text)]
     out += [m.group(0) for m in _REPEATED_ROLE.finditer(text)]
     return out
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """'1 request', '2 requests', '3 people' (with ``many``): never 'request(s)'."""
-    return f"{n:,} {word if n == 1 else (many or word + 's')}"
 
 
 def inline(text: str) -> str:

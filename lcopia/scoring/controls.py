@@ -25,7 +25,7 @@ def applies(control: Control, ctx: Context, target: Any) -> bool:
         flows = ctx.flows_by_system.get(system.system_id, [])
 
     def tier() -> str:  # computed only when a control asks for it (10,000-system inventories)
-        return ctx.flow_tier(flows[0]) if control.applies_to == "flow" else \
+        return ctx.flow_tier(flows[0]) if control.applies_to == "flow" else\
             ctx.system_tier(system.system_id)
 
     # cheapest conditions first; all() stops at the first that fails

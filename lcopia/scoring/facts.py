@@ -70,7 +70,7 @@ def retention_within_need(ctx: Context, f: Flow) -> Outcome:
     expired = [i for i in ctx.evidence_issues.get(f.flow_id, [])
                if getattr(i, "control_hint", None) == "retention_within_need"]
     if f.exceeds_need():
-        kept = "kept indefinitely" if f.retention_days is None else \
+        kept = "kept indefinitely" if f.retention_days is None else\
             f"kept {f.retention_days} days"
         return Outcome(False, f"{kept}; needed {f.need_label}")
     if expired:

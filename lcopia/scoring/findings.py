@@ -14,6 +14,7 @@ from lcopia.models import Finding, FlowScore
 from lcopia.scoring import gate
 from lcopia.scoring.context import Context, Evaluated, subject_of
 from lcopia.scoring.risk import band_for
+from lcopia.wording import plural
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from lcopia.evidence import EvidenceReport
@@ -49,7 +50,7 @@ def control_findings(ctx: Context, evaluated: list[Evaluated],
             continue
         c = e.control
         if c.applies_to == "flow":
-            risk, system_id, flow_id = flow_scores[e.target_id].residual_risk, \
+            risk, system_id, flow_id = flow_scores[e.target_id].residual_risk,\
                 e.target.system_id, e.target_id
         elif c.applies_to == "system":
             sys_risks = [flow_scores[f.flow_id].residual_risk
@@ -63,7 +64,7 @@ def control_findings(ctx: Context, evaluated: list[Evaluated],
             evidence = e.outcome.evidence
             title = f"{c.title}: not met"
         elif e.status == "unknown":
-            evidence = "No answer recorded; an unknown is treated as a gap." if e.answer is None \
+            evidence = "No answer recorded; an unknown is treated as a gap." if e.answer is None\
                 else f"Answered unknown. {e.answer.comment}".strip()
             title = f"{c.title}: not known"
         else:
@@ -93,14 +94,14 @@ def counsel_findings(ctx: Context, top_risk: int) -> list[Finding]:
         if q.evidence_from == "minors":
             n = sum(f.minors for f in inv.flows)
             asks = sum(d.requester_type == "parent_guardian" for d in inv.disclosures)
-            evidence = f"{n} inventoried flows concern minors; {asks} request(s) in the " \
+            evidence = f"{n} inventoried flows concern minors; {plural(asks, 'request')} in the "\
                        "register came from a parent or guardian."
         elif q.evidence_from == "disclosures":
             weak = gate.weak_on_statute(ctx)
             evidence = ("Requests meeting the policy's wording but not the statute: "
                         + (", ".join(weak) if weak else "none in this period") + ".")
         else:
-            evidence = gate.counsel_evidence(ctx, q.evidence_from) or \
+            evidence = gate.counsel_evidence(ctx, q.evidence_from) or\
                 "A comparison of the policy text with the statute."
         risk = next((b.max for b in scales.risk_bands if b.label == q.band), top_risk)
         out.append(Finding(

@@ -1,6 +1,6 @@
 """The compliance gate: every legal rule in one place, apart from the risk score.
 
-Three kinds of finding, each in its own words (rubric G1-G8, ``judgement-rubric.md``):
+Three kinds of finding, each in its own words (rubric G1-G8, ``judgment-rubric.md``):
 
 * **statute** — a release of library records that *appears to fall outside* RSMo 182.817.1:
   worded for counsel ("counsel to review"), never "unlawful"; whether it was is for a court.
@@ -475,7 +475,7 @@ def vendor_privacy_list(ctx: Context) -> tuple[list[VendorRow], list[VendorRow]]
     The first list is the policy's "list of the privacy policies for all currently contracted
     third party vendors with access to Library records", judged on the facts (G8), each saying
     whether a contract on file binds it (only those may be called bound). The second lists
-    parties that receive library records without a contract (trackers on catalogue pages):
+    parties that receive library records without a contract (trackers on catalog pages):
     they belong on the patrons' list too, as something the library is removing or contracting.
     """
     names = {c.id: c.name for c in ctx.bundle.taxonomy.categories}
@@ -487,7 +487,7 @@ def vendor_privacy_list(ctx: Context) -> tuple[list[VendorRow], list[VendorRow]]
                        for f in ctx.flows_by_system.get(s.system_id, [])})
         bound = contract_binding(ctx, s).passed
         if is_uncontracted_tracker(ctx, s):
-            note = ("No contract: receives website or catalogue use from library pages."
+            note = ("No contract: receives website or catalog use from library pages."
                     if receives_use_records(ctx, s) else "No contract: receives the visitor's "
                     "IP address when a library page loads (fonts or similar).")
             target = other
@@ -507,7 +507,7 @@ def vendor_privacy_list(ctx: Context) -> tuple[list[VendorRow], list[VendorRow]]
 def vendor_privacy_list_for(bundle: Bundle, as_of: dt.date, web: WebReport | None = None
                             ) -> tuple[list[VendorRow], list[VendorRow]]:
     """``vendor_privacy_list`` from a loaded bundle (and the web captures, whose trackers
-    receive catalogue searches and so belong on the patrons' list as uncontracted parties)."""
+    receive catalog searches and so belong on the patrons' list as uncontracted parties)."""
     systems, flows = list(bundle.inventory.systems), list(bundle.inventory.flows)
     if web is not None:
         extra_systems, extra_flows = web_flows(web, systems)
@@ -664,7 +664,7 @@ def _vendor_violations(ctx: Context) -> list[GateViolation]:
         if is_uncontracted_tracker(ctx, s):
             out.append(GateViolation(
                 rule="prohibited_use", kind="practice",
-                statement=_statement("practice", f"{s.vendor} receives website or catalogue "
+                statement=_statement("practice", f"{s.vendor} receives website or catalog "
                                      "use from library pages with no contract"),
                 subject=s.name, system_id=s.system_id,
                 control_id=web.id if (web := web_control(ctx)) else None,
@@ -679,7 +679,7 @@ def _vendor_violations(ctx: Context) -> list[GateViolation]:
         missing = ("no contract on file" if not contract_on_file(s) else
                    ("the contract on file is not shown to bind it to " if unknown else
                     "the contract on file does not bind it to ") + " and ".join(unbound))
-        label = " (marked as holding none, but its flows show them)" if mislabelled(ctx, s) \
+        label = " (marked as holding none, but its flows show them)" if mislabelled(ctx, s)\
             else ""
         out.append(GateViolation(
             rule="vendor_contract", kind="policy",
@@ -773,7 +773,7 @@ def merge_violations(found: list[GateViolation]) -> list[GateViolation]:
 
 def evaluate_gate(ctx: Context, evaluated: list[Evaluated], evidence: EvidenceReport | None,
                   web: WebReport | None) -> Gate:
-    """PASS or FAIL, one violation per problem, each labelled statute, policy or practice.
+    """PASS or FAIL, one violation per problem, each labeled statute, policy or practice.
 
     The rules read the facts directly (the register, the flows, the systems), so a control's
     label-based ``when`` cannot hide a breach; ``evaluated`` is accepted for the caller's

@@ -1,7 +1,7 @@
 """The Board's risk register: one risk per problem for patrons, rated on its own facts.
 
 Control results (one row per control and target) feed risks; each gate violation links to
-one. The rules follow the expert rubric (``judgement-rubric.md``): a fact is rated once
+one. The rules follow the expert rubric (``judgment-rubric.md``): a fact is rated once
 (R1), every Critical is backed by a gate failure or observed evidence (R2), paperwork and
 unknowns are rated at most Moderate (S7, L4), a documented failure sets a likelihood floor
 (L2), observed evidence is certain (L1), and web third parties are rated by what they
@@ -30,6 +30,7 @@ from lcopia.models import (
 )
 from lcopia.scoring.context import Context, Evaluated, flow_leaves
 from lcopia.scoring.risk import about_children, documented_factors, exposure_factors
+from lcopia.wording import plural
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from lcopia.evidence import EvidenceReport
@@ -80,7 +81,7 @@ class Draft:
 
 @dataclass(frozen=True)
 class WebParty:
-    """One organisation on the library's pages and the most harmful thing it receives (W3)."""
+    """One organization on the library's pages and the most harmful thing it receives (W3)."""
 
     organisation: str
     web_class: WebClass
@@ -101,12 +102,12 @@ def web_class(receives: set[str], classes: list[WebClass]) -> WebClass:
 
 
 def web_parties(ctx: Context, web: WebReport | None) -> list[WebParty]:
-    """Third parties on library pages: one per organisation, rated by the most harmful thing
+    """Third parties on library pages: one per organization, rated by the most harmful thing
     it receives (W2, W3: Google Analytics, Tag Manager and Fonts are one Google risk).
 
-    The one place that reads the web report's shape. It uses ``WebReport.organisations``
-    (one entry per organisation with what it receives, W2) when the report has it, and
-    otherwise groups ``third_parties`` by organisation. A contracted vendor bound to the
+    The one place that reads the web report's shape. It uses ``WebReport.organizations``
+    (one entry per organization with what it receives, W2) when the report has it, and
+    otherwise groups ``third_parties`` by organization. A contracted vendor bound to the
     policy that delivers its own service on the pages (e-content, databases) is first party
     in effect (W4) and not listed.
     """
@@ -419,7 +420,7 @@ class Register:
             for flow in sorted(self.ctx.flows, key=lambda f: f.flow_id):
                 system = self.ctx.systems[flow.system_id]
                 found = set(theme.factors) & self.factors(flow)[1]
-                if (theme.id, flow.flow_id) in covered or system.system_id in self.web_of_system \
+                if (theme.id, flow.flow_id) in covered or system.system_id in self.web_of_system\
                         or not found:
                     continue
                 d = self.get(f"R-{theme.id}-{slug(system.system_id)}", kind=theme.id,
@@ -525,7 +526,7 @@ class Register:
             d.severity_reasons = ["unknowns are a gap, rated once for the area (L4)"]
             d.likelihood = (reg.unknown_likelihood, reg.unknown_likelihood,
                             reg.after_fix_likelihood)
-            d.likelihood_reasons = [f"{len(d.findings)} question(s) unanswered"]
+            d.likelihood_reasons = [f"{plural(len(d.findings), 'question')} unanswered"]
             return
         if d.kind in ("web_tracker", "disclosure"):
             return  # rated from what was observed when the draft was made
@@ -611,7 +612,7 @@ def _rollup(reg: Register) -> None:
                  if b.id == reg.reg.exposure_rollup_below)
     by_theme: dict[str, list[Draft]] = defaultdict(list)
     for d in reg.drafts.values():
-        if d.nature == "exposure" and d.theme is not None and not d.observed \
+        if d.nature == "exposure" and d.theme is not None and not d.observed\
                 and not d.gate_kinds:
             score = min(d.severity * d.likelihood[1],
                         _band_max(reg.reg.unbacked_max_band, scales))

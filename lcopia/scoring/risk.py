@@ -15,7 +15,7 @@ def band_for(risk: int, scales: Any) -> str:
     for band in scales.risk_bands:
         if band.min <= risk <= band.max:
             return band.label
-    return scales.risk_bands[-1].label if risk > scales.risk_bands[-1].max else \
+    return scales.risk_bands[-1].label if risk > scales.risk_bands[-1].max else\
         scales.risk_bands[0].label
 
 
@@ -92,7 +92,7 @@ def linked_identity_activity(flow: Flow, ctx: Context) -> str | None:
     for other in sorted(ctx.flows_by_system.get(flow.system_id, []), key=lambda f: f.flow_id):
         if other.flow_id != flow.flow_id and keys & set(other.elements) and need & set(
                 other.elements):
-            return "joined by " + ", ".join(sorted(keys & set(other.elements))) \
+            return "joined by " + ", ".join(sorted(keys & set(other.elements)))\
                 + " in the same system"
     return None
 

@@ -1,6 +1,6 @@
 """Third parties on the library's own web pages, from browser captures (HAR) — masked.
 
-The policy makes website, catalogue, database and e-materials use confidential and binds
+The policy makes website, catalog, database and e-materials use confidential and binds
 every third party. A page that loads analytics, an ad pixel or a chat widget hands that
 use to another company, so this package reads what a browser really sent ("Save all as
 HAR" in the Network tab) and reports, per page and per third party, what left the

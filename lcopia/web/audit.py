@@ -103,14 +103,14 @@ def _detail(kind: IssueKind, domain: str, organisation: str, category: str,
     pages = f"{acc.pages} {PAGE_TYPE_LABEL[page_kind]} page{'s' if acc.pages != 1 else ''}"
     listed = ", ".join(sorted(acc.domains)) or domain
     who = (f"{organisation} ({listed}, {CATEGORY_LABEL[category]})" if category != "unknown"
-           else f"{domain} (not in the tracker lists; organisation unknown)")
+           else f"{domain} (not in the tracker lists; organization unknown)")
     gets = ", ".join(RECEIVES_LABEL[r] for r in order(acc.receives))
     return f"On {pages}, {ISSUE_TEXT[kind]}: {who} receives {gets}."
 
 
 RECORD_PATH = re.compile(r"(^|/)(record|records|item|items|title|titles|work|works|bib|"
                          r"detail|details|opac-detail\.pl|show|product)(/|$)", re.I)
-"""A page about one title (catalogue record, e-content title page): its address names what
+"""A page about one title (catalog record, e-content title page): its address names what
 the patron is looking at, so a party given the page address learns the title (W2: 4)."""
 CONSENT_COOKIE = re.compile(
     r"^(OptanonConsent|OptanonAlertBoxClosed|CookieConsent|cookieconsent_status|euconsent(-v2)?|"
@@ -194,7 +194,7 @@ def _read_captures(paths: list[Path], given: set[str] | None, limit: int
 
 @dataclass
 class _Audit:
-    """What the pages showed, accumulated per domain, per finding and per organisation."""
+    """What the pages showed, accumulated per domain, per finding and per organization."""
 
     who_of: dict[str, Who]
     known_labels: frozenset[str]
@@ -268,7 +268,7 @@ class _Audit:
 
     def _findings(self, key: str, domain: str, who: Who, page_kind: PageType, got: set[str],
                   page_id: tuple[str, int]) -> None:
-        """One finding per organisation, kind and page type (rubric W3)."""
+        """One finding per organization, kind and page type (rubric W3)."""
         for kind, hard in _issue_kinds(who.category, page_kind, got):
             issue = self.issues.setdefault((kind, key, page_kind), _IssueAcc())
             issue.hard = issue.hard or hard
@@ -321,13 +321,13 @@ def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
                 trackers: Path | None = None, overlay: Path | None = None,
                 max_bytes: int | None = None, systems: Sequence[System] = ()) -> WebReport:
     """Audit browser captures: every page, every third party, what each receives, findings,
-    and one entry per organisation for the risk register.
+    and one entry per organization for the risk register.
 
     ``first_party``: the library's own domains (``library.website_domains``); each
     capture's first page's domain is first party too (rubric W4), with a warning when it is
     not among them. ``trackers`` replaces the packaged library overlay; ``overlay`` (a
     project's ``web/trackers.yaml``) adds to it; the vendored tracker database classifies
-    the rest. ``systems``: the inventory, to name the contracted system of an organisation.
+    the rest. ``systems``: the inventory, to name the contracted system of an organization.
     ``max_bytes``: the size limit per file (default ``lcopia.web.MAX_HAR_BYTES``, read at
     call time so it stays one setting).
     """

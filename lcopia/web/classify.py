@@ -10,14 +10,14 @@ from lcopia.web.models import ORG_CATEGORY_ORDER
 from lcopia.web.trackerdb import TrackerDb
 from lcopia.web.trackers import TrackerList
 
-UNKNOWN_ORGANISATION = "unknown organisation"
+UNKNOWN_ORGANISATION = "unknown organization"
 
 
 @dataclass(frozen=True)
 class Who:
-    """A host's organisation and role; ``category`` in the per-domain vocabulary of
+    """A host's organization and role; ``category`` in the per-domain vocabulary of
     ``ThirdParty`` (fonts and CDNs as ``cdn_fonts``), ``org_category`` in the
-    organisation vocabulary (``fonts`` and ``cdn`` apart)."""
+    organization vocabulary (``fonts`` and ``cdn`` apart)."""
 
     organisation: str
     org_category: str
@@ -34,7 +34,7 @@ UNKNOWN = Who(UNKNOWN_ORGANISATION, "unknown", "unknown", "")
 
 def harm_order(org_category: str) -> int:
     """Position in ``ORG_CATEGORY_ORDER`` (0 = most harmful)."""
-    return ORG_CATEGORY_ORDER.index(org_category) if org_category in ORG_CATEGORY_ORDER \
+    return ORG_CATEGORY_ORDER.index(org_category) if org_category in ORG_CATEGORY_ORDER\
         else len(ORG_CATEGORY_ORDER)
 
 

@@ -27,7 +27,7 @@ def _words(text: str) -> frozenset[str]:
 STRUCTURAL_SEGMENTS = _words("""
 about account accounts adult adults advanced advanced-search api app apps ask assets audio
 audiobooks auth author authors bib biblio bibliocommons blog blogs board books branch
-branches browse calendar card cart cas catalog catalogue category categories cgi-bin chat
+branches browse calendar card cart cas catalog catalog category categories cgi-bin chat
 checkout checkouts checkedout client collection collections community contact content css
 databases default detail details digital discover donate download downloads e-books ebooks
 eg en en-us en_us es event events explore faq featured files fines fonts fr full genre
@@ -58,13 +58,13 @@ images media js css api apis ajax fonts font use kit analytics stats stat collec
 tagmanager gtm pixel px p ads ad adservice pagead pagead2 securepubads stats-ssl bat sb bam
 js-agent connect platform region1 region2 region3 widget widgets embed player cdnjs unpkg
 events event track tracking tr t log logs beacon telemetry metrics script scripts sdk
-catalog catalogue opac search discover library my account login auth sso id accounts
+catalog catalog opac search discover library my account login auth sso id accounts
 covers cover content secure shop store app apps static-cdn edge mail news blog help
 support chat live video www-google-analytics ssl google googleads www-googletagmanager
 """)
 """Host labels that name a service, not a person; left of the registrable domain, any
 other label is masked. Extended at run time with labels the tracker database itself uses
-on two or more organisations' hosts (see ``trackerdb.known_labels``)."""
+on two or more organizations' hosts (see ``trackerdb.known_labels``)."""
 
 
 def _segment_shown(segment: str, after_person: bool) -> bool:

@@ -18,10 +18,10 @@ Category = Literal["analytics", "advertising", "social", "tag_manager", "cdn_fon
 OrgCategory = Literal["advertising", "analytics", "social", "tag_manager", "cdn", "fonts",
                       "audio_video", "customer_interaction", "comments", "consent", "hosting",
                       "econtent_vendor", "ils_vendor", "library_vendor", "misc", "unknown"]
-"""What an organisation does on a library page, from the tracker database's categories
+"""What an organization does on a library page, from the tracker database's categories
 (plus the library overlay's vendor kinds)."""
 Received = Literal["search_terms", "titles", "identifiers_with_pages", "pages_viewed", "ip_only"]
-"""What an organisation receives, in the rubric's words (W2), most harmful first."""
+"""What an organization receives, in the rubric's words (W2), most harmful first."""
 RECEIVED_RANK: dict[str, int] = {
     "search_terms": 4, "titles": 4, "identifiers_with_pages": 3, "pages_viewed": 2, "ip_only": 1}
 """Rubric W2: search terms or titles 4, persistent identifiers with page paths 3, page
@@ -57,7 +57,7 @@ CATEGORY_LABEL = {
     "tag_manager": "tag manager",
     "cdn_fonts": "CDN/fonts",
     "econtent_vendor": "e-content vendor",
-    "ils_vendor": "ILS/catalogue vendor",
+    "ils_vendor": "ILS/catalog vendor",
     "library_vendor": "library service vendor",
     "audio_video": "audio/video player",
     "customer_interaction": "chat/customer interaction",
@@ -73,10 +73,10 @@ ORG_CATEGORY_ORDER = ["advertising", "social", "analytics", "tag_manager",
                       "customer_interaction", "audio_video", "comments", "econtent_vendor",
                       "ils_vendor", "library_vendor", "consent", "hosting", "misc", "fonts",
                       "cdn", "unknown"]
-"""Most harmful role first: an organisation is filed under the first role any of its
+"""Most harmful role first: an organization is filed under the first role any of its
 domains plays (an advertising pixel outweighs a font file from the same company)."""
 PAGE_TYPE_LABEL = {
-    "catalog_search": "catalogue search",
+    "catalog_search": "catalog search",
     "account": "patron account",
     "home": "home",
     "other": "other",
@@ -142,13 +142,13 @@ class ThirdParty(_Model):
 
 
 class WebIssue(_Model):
-    """One finding per organisation, kind and page type: the Meta pixel's loader and its
+    """One finding per organization, kind and page type: the Meta pixel's loader and its
     endpoint, or Google Analytics and Tag Manager carrying one search, are one finding."""
 
     kind: IssueKind
     hard: bool
-    domain: str = Field(description="The organisation's first domain involved (sorted).")
-    domains: list[str] = Field([], description="Every domain of the organisation involved.")
+    domain: str = Field(description="The organization's first domain involved (sorted).")
+    domains: list[str] = Field([], description="Every domain of the organization involved.")
     organisation: str
     category: str
     page_type: PageType
@@ -159,14 +159,14 @@ class WebIssue(_Model):
 
 
 class WebOrganisation(_Model):
-    """One organisation behind one or more third-party domains: the unit of the register.
+    """One organization behind one or more third-party domains: the unit of the register.
 
-    The risk register builds one risk per organisation per thing received (rubric W3): the
+    The risk register builds one risk per organization per thing received (rubric W3): the
     Meta pixel and its loader are one pixel of Meta; Google Analytics, Tag Manager and
     Fonts are Google, and a search-term capture seen through two Google domains is one.
     """
 
-    name: str = Field(description="The organisation, from the tracker database or overlay; "
+    name: str = Field(description="The organization, from the tracker database or overlay; "
                       "'unknown organisation: <domain>' when neither knows the domain.")
     category: OrgCategory = Field(description="Its most harmful role seen on library pages.")
     categories: list[OrgCategory] = Field(description="Every role of its domains seen.")
@@ -193,7 +193,7 @@ class WebReport(_Model):
     third_parties: list[ThirdParty] = []
     issues: list[WebIssue] = []
     organisations: list[WebOrganisation] = Field(
-        [], description="One entry per organisation, highest rank first (rubric W2, W3).")
+        [], description="One entry per organization, highest rank first (rubric W2, W3).")
     tracker_files: dict[str, str] = Field(
         {}, description="sha256 of each tracker list file read, by name.")
     warnings: list[str] = Field([], description="Plain-text warnings (no capture values).")

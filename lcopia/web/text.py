@@ -13,7 +13,7 @@ from lcopia.web.models import (
 
 def web_text(report: WebReport) -> str:
     """Plain-text report for a terminal; every value is already masked."""
-    lines = ["Website and catalogue tracking audit (browser captures)"]
+    lines = ["Website and catalog tracking audit (browser captures)"]
     if report.trackers_as_of:
         lines.append(f"Tracker list as of {report.trackers_as_of.isoformat()}")
     if not report.captures:
@@ -43,7 +43,7 @@ def web_text(report: WebReport) -> str:
         ]
     if not report.third_parties:
         lines.append("  none: every request went to the library's own domains")
-    lines += ["", f"Organisations ({len(report.organisations)}), most harmful first"]
+    lines += ["", f"Organizations ({len(report.organisations)}), most harmful first"]
     for org in report.organisations:
         consent = {True: "; sent before any consent choice", False: "", None: ""}
         lines += [

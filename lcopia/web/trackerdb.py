@@ -1,11 +1,11 @@
-"""The vendored tracker database: which organisation runs a host, and what it does there.
+"""The vendored tracker database: which organization runs a host, and what it does there.
 
 lcopia classifies third parties from a maintained database rather than a hand-written
 list, so a tracker nobody at the library has heard of is still named. The snapshot is
 AdGuard's companies database (github.com/AdguardTeam/companiesdb, CC BY-SA 4.0, itself
 built on WhoTracks.me data), converted to a compact file
 ``lcopia/web/data/trackerdb/trackerdb.json`` that carries its source, commit, date and
-licence; ``LICENSE`` and ``README.md`` beside it give the licence text and attribution.
+license; ``LICENSE`` and ``README.md`` beside it give the license text and attribution.
 Why this database and not Ghostery's TrackerDB, DuckDuckGo's Tracker Radar or
 Disconnect's list: those three are CC BY-NC-SA 4.0 (non-commercial), which does not fit a
 tool any library may use, including one that charges fees (see the README there).
@@ -41,15 +41,15 @@ UPSTREAM_CATEGORIES = {
     10: "hosting", 11: "misc", 12: "misc", 13: "misc", 14: "consent", 15: "analytics",
     101: "analytics",
 }
-"""companiesdb category ids (README "Tracker categories") → lcopia's organisation
+"""companiesdb category ids (README "Tracker categories") → lcopia's organization
 categories. 3 (adult advertising) is advertising; 11 unknown, 12 extensions and 13 email
-are "misc" (the database knows the organisation, not a role that matters on a library
+are "misc" (the database knows the organization, not a role that matters on a library
 page); 15 telemetry and 101 mobile analytics are analytics. 5 "essential" (tag managers,
 consent notices, font services) is split by the tracker's own name, see ``_category``."""
 
 
 def _category(upstream: int, tracker_id: str, tracker_name: str) -> str:
-    """The organisation category of one database tracker. The database puts tag managers,
+    """The organization category of one database tracker. The database puts tag managers,
     consent tools and font services together as "essential" and font CDNs under "cdn";
     lcopia tells them apart (a font CDN receives the IP address only, rubric W2)."""
     words = f"{tracker_id} {tracker_name}".lower()
@@ -69,7 +69,7 @@ def _category(upstream: int, tracker_id: str, tracker_name: str) -> str:
 
 
 def convert(trackers: dict, companies: dict, *, source: str, commit: str) -> dict:
-    """The compact snapshot (organisations, trackers, domains) from companiesdb's
+    """The compact snapshot (organizations, trackers, domains) from companiesdb's
     ``dist/trackers.json`` and ``dist/companies.json``."""
     try:
         company_names = {key: " ".join(str(value["name"]).split())
@@ -128,7 +128,7 @@ class Attribution:
 
 class TrackerDb:
     """Look-ups on the snapshot: the host itself, its parent domains, then the registrable
-    domain when every database entry under it belongs to one organisation."""
+    domain when every database entry under it belongs to one organization."""
 
     def __init__(self, snapshot: dict, sha256: str) -> None:
         self.meta = {k: snapshot[k] for k in ("database", "source", "commit",
@@ -225,10 +225,10 @@ def refresh(trackers: Path, companies: Path, *, commit: str, source: str = DEFAU
 
 
 def coverage(db: TrackerDb) -> str:
-    """One line: how many organisations and domains the snapshot covers."""
+    """One line: how many organizations and domains the snapshot covers."""
     counts = Counter(t[2] for t in db._trackers)
     top = ", ".join(f"{k} {v}" for k, v in counts.most_common(4))
     return (f"{db.meta['database']} snapshot {db.meta['snapshot_date']} "
             f"(commit {db.meta['commit'][:12]}, {db.meta['licence']}): "
-            f"{db.organisations:,} organisations, {db.domains:,} domains; trackers by "
+            f"{db.organisations:,} organizations, {db.domains:,} domains; trackers by "
             f"category: {top}")

@@ -1,4 +1,4 @@
-"""The tracker list: which organisation runs a third-party domain, and what kind it is.
+"""The tracker list: which organization runs a third-party domain, and what kind it is.
 
 The default list ships inside the package (read with ``importlib.resources``, so it is
 found wherever lcopia is installed, never by guessing a path from the source tree). A
