@@ -18,17 +18,17 @@ from lcopia import calendar
 from lcopia.models import Risk
 from lcopia.report.common import Section, _section, fmt_date
 from lcopia.report.language import plain, plural
+from lcopia.scoring.gate import KIND_MEANING
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from lcopia.pipeline import Results
 
+# The gate's own definitions (lcopia.scoring.gate), with a short name for the table: the
+# statute kind asks counsel and never states a conclusion the statute leaves to a court.
 GATE_KINDS = {
-    "statute": ("Missouri law", "a release or practice the statute (RSMo 182.815-182.817) "
-                "does not allow"),
-    "policy": ("The library's policy", "something the Board's own confidentiality policy "
-               "forbids"),
-    "practice": ("Practice", "a written safeguard missing or not followed in day-to-day "
-                 "work"),
+    "statute": ("Statute, for counsel", KIND_MEANING["statute"]),
+    "policy": ("The library's policy", KIND_MEANING["policy"]),
+    "practice": ("Practice standard", KIND_MEANING["practice"]),
 }
 # Less intrusive ways to meet the same purpose, by kind of risk (the register's kinds).
 ALTERNATIVES = {
