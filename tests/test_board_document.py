@@ -175,6 +175,10 @@ def test_board_text_is_american_english_save_strings_other_owners_still_write(
     page = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S)  # not Board text
     html = re.sub(r"<[^>]+>", " ", page)
     found = {p.lower() for p in style_problems(pdf_text + "\n" + html)}
+    # the approved policy is quoted verbatim, its own forms ("service(s)") included
+    policy_text = next((fx.ROOT / "data" / "policy").glob("confidentiality-*.txt"))
+    verbatim = {p.lower() for p in style_problems(policy_text.read_text(encoding="utf-8"))}
+    found -= verbatim
     assert found - PENDING_OTHER_OWNERS == set()
     assert PENDING_OTHER_OWNERS - found == set(), "fixed upstream: drop it from the list"
 

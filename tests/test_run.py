@@ -138,7 +138,7 @@ def test_assess_writes_a_complete_dated_folder(shared_run: SharedRun) -> None:
     assert proc.returncode == 0, proc.stderr
     folder = out / DAY
     names = {p.stem for p in (folder / "notebooks").glob("*.ipynb")}
-    assert names == {"01_inventory", "03_evidence", "04_board_report",
+    assert names == {"01_inventory", "03_evidence", "04_board_report", "05_trend",
                      *(f"02_system-{s}" for s in _system_ids())}
     for name in ("results.json", "manifest.json", *EXPORTS):
         assert (folder / name).is_file() and (folder / name).stat().st_size > 0, name
