@@ -39,7 +39,13 @@ from lcopia.report.common import (
     fmt_period,
 )
 from lcopia.report.exports import write_exports
+from lcopia.report.language import plain
 from lcopia.report.plan import action_groups
+from lcopia.scoring.gate import (
+    disclosure_sentence,
+    policy_statute_sentence,
+    search_cost_sentence,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from lcopia.pipeline import Results
@@ -318,7 +324,8 @@ def counsel_questions(results: Results) -> Section:
                       "statutes": [statutes[s] for s in f.statutes if s in statutes],
                       "due": fmt_date(f.due, "no date set")})
     return _section("Gaps between the policy and the statute", "counsel.html.j2",
-                    items=items, counsel=b.inventory.library.counsel)
+                    items=items, counsel=b.inventory.library.counsel,
+                    policy_statute=plain(policy_statute_sentence(a.disclosures)))
 
 
 def disclosures_summary(results: Results) -> Section:
@@ -335,17 +342,14 @@ def disclosures_summary(results: Results) -> Section:
         table.append({"label": req.get(rtype, rtype), "total": len(mine),
                       "cells": [sum(1 for d in mine if d.decision == x) for x in decisions]})
     by_instrument = sorted(Counter(ins.get(d.instrument, d.instrument) for d in ds).items())
-    costs = [d for d in ds if d.search_cost > 0]
     lib = b.inventory.library
     return _section(
         "Disclosure requests", "disclosures.html.j2", n=len(ds),
         period=fmt_period(lib.period_start, lib.period_end),
         decisions=[dec.get(x, x) for x in decisions], table=table,
         by_instrument=by_instrument,
-        meets_statute=sum(1 for d in ds if d.meets_statute),
-        meets_policy=sum(1 for d in ds if d.meets_policy),
-        n_costs=len(costs), total_cost=f"${sum(d.search_cost for d in costs):,.2f}",
-        n_billed=sum(1 for d in costs if d.cost_billed == "yes"),
+        handled=plain(disclosure_sentence(ds)),
+        costs=search_cost_sentence(ds),
         n_findings=sum(1 for f in a.findings if f.kind == "disclosure"))
 
 
