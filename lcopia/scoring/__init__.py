@@ -19,8 +19,8 @@ checks), ``controls`` (applicability and status), ``risk`` (severity, likelihood
 from __future__ import annotations
 
 from lcopia.scoring.assessment import assess, posture
-from lcopia.scoring.context import SCHEMA_VERSION, Context, Evaluated, Outcome
-from lcopia.scoring.controls import evaluate_controls
+from lcopia.scoring.context import SCHEMA_VERSION, Context, Evaluated, Outcome, build_context
+from lcopia.scoring.controls import evaluate_controls, inapplicable_answers
 from lcopia.scoring.facts import DERIVED_CHECKS, DerivedCheck
 from lcopia.scoring.gate import disclosure_meets_statute, evaluate_gate, review_disclosures
 from lcopia.scoring.risk import band_for, exposure_factors, likelihood_level, score_flow
@@ -39,10 +39,12 @@ __all__ = [
     "assess",
     "assessment_text",
     "band_for",
+    "build_context",
     "disclosure_meets_statute",
     "evaluate_controls",
     "evaluate_gate",
     "exposure_factors",
+    "inapplicable_answers",
     "likelihood_level",
     "posture",
     "render_text",

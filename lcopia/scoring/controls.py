@@ -91,3 +91,17 @@ def by_target(evaluated: list[Evaluated]) -> dict[tuple[str, str], list[Evaluate
     for e in evaluated:
         index[(e.control.applies_to, e.target_id)].append(e)
     return index
+
+
+def inapplicable_answers(ctx: Context) -> list[str]:
+    """Answers in answers.csv for a control that does not apply to their target: reported,
+    never silently dropped, so a privacy officer sees that the row has no effect."""
+    applies = {(control.id, target_id) for control in ctx.bundle.policy.controls
+               for target_id, _ in targets(control, ctx)}
+    out = []
+    for a in sorted(ctx.bundle.inventory.answers, key=lambda a: a.row):
+        if (a.control_id, a.target_id) not in applies:
+            out.append(f"inventory/answers.csv, row {a.row}: {a.control_id} does not apply to "
+                       f"{a.target_id}, so this answer has no effect; delete the row, or check "
+                       "the facts in systems.csv and flows.csv that decide where it applies")
+    return out
