@@ -83,10 +83,16 @@ _IDS = re.compile(
     r"\s*[\[(](?:[A-Z]{1,4}-[\w.@:/-]+(?:;\s*)?)+[\])]"  # (DR-2026-004), [EV-x@FL-y:z]
     r"|\b(?:DR|FL|EV|WEB|POL|LCO|RSMO)-[A-Z0-9][\w.@:/-]*")
 _ISO = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+# File and column names belong in the spreadsheets, not in what the Board reads.
+_FILE = re.compile(r"\b(?:[\w-]+/)*[\w-]+\.(csv|tsv|txt|xlsx|xls|jsonl|json|parquet|har|yaml)\b",
+                   re.IGNORECASE)
+_FILE_WORDS = {"har": "the page capture", "yaml": "the data file"}
+_COLUMN = re.compile(r"\b(columns?|in) '([^'\s]{1,80})'")
 
 
 def plain(text: str) -> str:
-    """Board text: internal ids removed and ISO dates written as an American reader does."""
+    """Board text: internal ids, file and column names removed, and ISO dates written as an
+    American reader does (the spreadsheets keep every id and name)."""
     def date(m: re.Match[str]) -> str:
         try:
             day = dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
@@ -95,4 +101,6 @@ def plain(text: str) -> str:
             return m.group(0)
 
     out = _ISO.sub(date, _IDS.sub("", text))
+    out = _FILE.sub(lambda m: _FILE_WORDS.get(m.group(1).lower(), "the exported file"), out)
+    out = _COLUMN.sub(lambda m: "in a column" if m.group(1) == "in" else "a column", out)
     return re.sub(r"\s{2,}", " ", re.sub(r"\s+([,.;:])", r"\1", out)).strip()
