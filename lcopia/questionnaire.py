@@ -22,24 +22,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from lcopia.errors import LcopiaError, Problem
-from lcopia.fsio import FileProblem, read_yaml, require_regular_file, write_atomic
+from lcopia.fsio import FileProblem, read_yaml, write_atomic
 from lcopia.load import load, parse_date
 from lcopia.models import Bundle, Control
 from lcopia.project import DataDir
 from lcopia.scoring import assess
 from lcopia.workbook import (
-    MAX_WORKBOOK_BYTES,
-    _check_zip,
     _csv_rows,
     _set_text,
     _sheet_rows,
     _validate_staged,
+    open_workbook,
 )
 
 QUESTIONS_FILE = "vendor_questions.yaml"
@@ -287,19 +286,7 @@ def _find(header: list[str], *words: str) -> int | None:
 
 def _returned(path: Path) -> tuple[list[dict[str, Any]], dt.date | None, list[Problem]]:
     shown = path.name
-    try:
-        st = require_regular_file(path, shown)
-    except FileProblem as exc:
-        raise QuestionnaireError(str(exc)) from None
-    if st.st_size > MAX_WORKBOOK_BYTES:
-        raise QuestionnaireError(f"{shown}: is larger than a questionnaire can be; is this the "
-                                 "right file?")
-    _check_zip(path, shown)
-    try:
-        wb = load_workbook(path, data_only=True)
-    except Exception:  # openpyxl raises many types for damaged files; all mean the same
-        raise QuestionnaireError(f"{shown}: is not a readable .xlsx workbook; open it in a "
-                                 "spreadsheet program and save it again as .xlsx") from None
+    wb = open_workbook(path, "a questionnaire")
     if SHEET not in wb.sheetnames or KEYS not in wb.sheetnames:
         raise QuestionnaireError(f"{shown}: is not a questionnaire made by lcopia (no "
                                  f"'{SHEET}' or '{KEYS}' sheet)")

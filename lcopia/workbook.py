@@ -438,20 +438,9 @@ def import_workbook(path: Path, data_dir: Path | str | DataDir, *, as_of: dt.dat
     """
     project = data_dir if isinstance(data_dir, DataDir) else DataDir(data_dir)
     shown = path.name
-    try:
-        st = require_regular_file(path, shown, missing="file is missing; give the path of "
-                                  "the workbook exported by 'lcopia workbook export'")
-    except FileProblem as exc:
-        raise WorkbookError(str(exc)) from None
-    if st.st_size > MAX_WORKBOOK_BYTES:
-        raise WorkbookError(f"{shown}: is {st.st_size // 1_000_000} MB, larger than the "
-                            f"{MAX_WORKBOOK_BYTES // 1_000_000} MB an inventory workbook may be")
-    _check_zip(path, shown)
-    try:
-        wb = load_workbook(path, data_only=True)
-    except Exception:  # openpyxl raises many types for damaged files; all mean the same
-        raise WorkbookError(f"{shown}: is not a readable .xlsx workbook; open it in a "
-                            "spreadsheet program and save it again as .xlsx") from None
+    wb = open_workbook(path, "an inventory workbook",
+                       missing="file is missing; give the path of the workbook exported by "
+                       "'lcopia workbook export'")
     exported = _exported_hashes(wb)
     current: dict[str, tuple[list[str], list[list[str]], str]] = {}
     for table in SHEETS:
@@ -493,6 +482,25 @@ def import_workbook(path: Path, data_dir: Path | str | DataDir, *, as_of: dt.dat
             write_atomic(target, text)
             written.append(f"inventory/{table}")
     return ImportResult(changes=changes, written=written, warnings=warnings)
+
+
+def open_workbook(path: Path, what: str, *, missing: str | None = None) -> Any:
+    """A returned workbook, opened only after refusing special files, oversized files and
+    zip bombs: the one way lcopia reads a workbook a person edited."""
+    shown = path.name
+    try:
+        st = require_regular_file(path, shown, missing=missing)
+    except FileProblem as exc:
+        raise WorkbookError(str(exc)) from None
+    if st.st_size > MAX_WORKBOOK_BYTES:
+        raise WorkbookError(f"{shown}: is {st.st_size // 1_000_000} MB, larger than the "
+                            f"{MAX_WORKBOOK_BYTES // 1_000_000} MB {what} may be")
+    _check_zip(path, shown)
+    try:
+        return load_workbook(path, data_only=True)
+    except Exception:  # openpyxl raises many types for damaged files; all mean the same
+        raise WorkbookError(f"{shown}: is not a readable .xlsx workbook; open it in a "
+                            "spreadsheet program and save it again as .xlsx") from None
 
 
 def _exported_hashes(wb: Any) -> dict[str, str]:

@@ -7,14 +7,16 @@ import functools
 import json
 import random
 
+import builders
 import jsonschema
 import pytest
+from builders import flow
 from conftest import AS_OF, DATA, ROOT, run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lcopia.load import load
-from lcopia.models import Answer, Assessment, Bundle, Control, Disclosure, Flow, System, YesNo
+from lcopia.models import Answer, Assessment, Bundle, Control, Disclosure, System, YesNo
 from lcopia.schema import schema_text
 from lcopia.scoring import assess
 
@@ -32,25 +34,7 @@ def control(cid: str, applies_to: str = "system", **kw: object) -> Control:
 
 
 def system(sid: str = "stacks", **kw: object) -> System:
-    fields = dict(system_id=sid, name=f"System {sid}", vendor="In house", service="Stacks",
-                  kind="ils", external=False, holds_library_records=True,
-                  contract_binds_policy=YesNo.yes, contract_binds_missouri_law=YesNo.yes,
-                  uses=["service_delivery"], shares_with_third_parties=YesNo.no,
-                  patron_accounts=False, owner="Circulation Manager")
-    fields.update(kw)
-    return System(**fields)
-
-
-def flow(fid: str = "F1", system_id: str = "stacks", elements: tuple[str, ...] = ("zip",),
-         **kw: object) -> Flow:
-    fields = dict(flow_id=fid, system_id=system_id, category="circulation",
-                  elements=list(elements), purpose="Lending", direction="store",
-                  recipient="Library", transfer="local", storage="library server",
-                  retention_days=30, retention_need_days=30, encrypted=YesNo.yes,
-                  broad_access=YesNo.no, minors=False, patrons_affected=100,
-                  is_library_record=True, rationale="Identifies borrowers.")
-    fields.update(kw)
-    return Flow(**fields)
+    return builders.system(sid, **{"vendor": "In house", **kw})
 
 
 def answer(cid: str, target: str, status: str, scope: str = "system") -> Answer:

@@ -48,10 +48,11 @@ def neutralise(value: Any) -> Any:
     return value
 
 
-def _finding_row(f: Finding) -> list[Any]:
-    d = f.model_dump(mode="json")
+def _cells(model: Any, columns: list[str]) -> list[Any]:
+    """One spreadsheet row of a result model: lists joined, yes/no words, formulas defused."""
+    d = model.model_dump(mode="json")
     out = []
-    for col in FINDING_COLUMNS:
+    for col in columns:
         v = d.get(col)
         if isinstance(v, list):
             v = "; ".join(str(x) for x in v)
@@ -63,13 +64,21 @@ def _finding_row(f: Finding) -> list[Any]:
     return out
 
 
-def _write_csv(findings: list[Finding], path: Path) -> None:
+def _finding_row(f: Finding) -> list[Any]:
+    return _cells(f, FINDING_COLUMNS)
+
+
+def _write_rows_csv(models: list[Any], columns: list[str], path: Path) -> None:
+    """CSV for Excel: a BOM and CRLF, so accents and line ends survive a double-click."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(FINDING_COLUMNS)
-    for f in findings:
-        w.writerow(_finding_row(f))
+    w.writerow(columns)
+    w.writerows(_cells(m, columns) for m in models)
     path.write_text(buf.getvalue(), encoding="utf-8-sig", newline="")
+
+
+def _write_csv(findings: list[Finding], path: Path) -> None:
+    _write_rows_csv(findings, FINDING_COLUMNS, path)
 
 
 STATUSES = ["Not started", "In progress", "Done", "Deferred", "Risk accepted"]
@@ -88,23 +97,7 @@ RISK_COLUMNS = [
 
 def _write_risks_csv(results: Results, path: Path) -> None:
     """risk-register.csv: the Board's register, one row per risk, ids kept for staff."""
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(RISK_COLUMNS)
-    for r in sorted(results.assessment.risks, key=lambda r: r.rank):
-        d = r.model_dump(mode="json")
-        row = []
-        for col in RISK_COLUMNS:
-            v = d.get(col)
-            if isinstance(v, list):
-                v = "; ".join(str(x) for x in v)
-            elif isinstance(v, bool):
-                v = "yes" if v else "no"
-            elif v is None:
-                v = ""
-            row.append(neutralise(v))
-        w.writerow(row)
-    path.write_text(buf.getvalue(), encoding="utf-8-sig", newline="")
+    _write_rows_csv(sorted(results.assessment.risks, key=lambda r: r.rank), RISK_COLUMNS, path)
 
 
 def _write_xlsx(results: Results, path: Path) -> None:
