@@ -20,7 +20,10 @@ def main(argv: list[str]) -> int:
     if len(argv) != 3:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         return 2
-    prefix, python, build = (Path(a).resolve() for a in argv)
+    prefix, build = Path(argv[0]).resolve(), Path(argv[2]).resolve()
+    # absolute, not resolved: a venv's python is a symlink to the base interpreter, and
+    # following it would start the kernel without the project's packages
+    python = Path(argv[1]).absolute()
     kernel = prefix / "share" / "jupyter" / "kernels" / "python3"
     kernel.mkdir(parents=True, exist_ok=True)
     spec = {
