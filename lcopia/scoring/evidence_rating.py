@@ -137,8 +137,7 @@ def _names_vendor(recipient: str, vendor: str) -> bool:
     return bool(v.strip() and r.strip()) and (v in r or r in v)
 
 
-def file_facts(scan: FileScan, issues: list[EvidenceIssue], flow: Flow | None,
-               ctx: Context) -> FileFacts:
+def file_facts(scan: FileScan, issues: list[EvidenceIssue], ctx: Context) -> FileFacts:
     """The facts a file showed (lcopia.names.EVIDENCE_FACTS), each with its reason."""
     reg = ctx.scales.risk_register
     linkable_kinds = set(reg.linkable_key_kinds)
@@ -181,7 +180,7 @@ def file_facts(scan: FileScan, issues: list[EvidenceIssue], flow: Flow | None,
     if keyed:
         facts.add("linkable")
         reasons["linkable"] = "a pseudonymous key links each person's rows (E2)"
-    activity = _activity(scan, flow, ctx)
+    activity = _activity(scan, ctx)
     if activity:
         facts.add("activity")
         reasons["activity"] = activity
@@ -193,8 +192,10 @@ def file_facts(scan: FileScan, issues: list[EvidenceIssue], flow: Flow | None,
     return FileFacts(facts=facts, kinds=named, reasons=reasons)
 
 
-def _activity(scan: FileScan, flow: Flow | None, ctx: Context) -> str | None:
-    """Why the file carries reading content (S1): what a person read, searched or attended."""
+def _activity(scan: FileScan, ctx: Context) -> str | None:
+    """Why the file carries reading content (S1): what a person read, searched or attended,
+    judged on the file's own columns (an item barcode, a title or subject column, or the
+    sensitive attribute the manifest names), never on what the flow declares."""
     reg = ctx.scales.risk_register
     for c in scan.columns:
         if c.kind in reg.activity_kinds:
@@ -204,10 +205,7 @@ def _activity(scan: FileScan, flow: Flow | None, ctx: Context) -> str | None:
             return f"a column of {word} (what was read)"
     if scan.sensitive:
         return "the sensitive attribute the manifest names (what was read)"
-    declared = sorted(set(flow.elements) & ctx.activity) if flow else []
-    if declared:
-        return "the flow records " + ", ".join(d.replace("_", " ") for d in declared)
-    return None
+    return None  # what the flow declares is not what the file showed
 
 
 def content_rule(facts: set[str], rules: list[EvidenceContent]) -> EvidenceContent:
@@ -245,7 +243,7 @@ def rate_file(scan: FileScan, issues: list[EvidenceIssue], flow: Flow | None, ct
     """Severity from content, likelihood from the recipient and the people affected, and
     the Board's words (no file or column names; ``copy`` tells apart files of one flow)."""
     reg = ctx.scales.risk_register
-    ff = file_facts(scan, issues, flow, ctx)
+    ff = file_facts(scan, issues, ctx)
     rule = content_rule(ff.facts, reg.evidence_content)
     recipients: dict[str, EvidenceRecipient] = {r.id: r for r in reg.evidence_recipients}
     who = recipient_of(flow, scan.recipient, ctx)
