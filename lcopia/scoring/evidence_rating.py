@@ -67,8 +67,7 @@ class Affected:
             return f"{self.n:,}{of} {'patron' if self.n == 1 and not of else 'patrons'}"
         if self.unit == "cells":
             return f"{self.n:,}{of} {'count' if self.n == 1 and not of else 'counts'}"
-        return (f"{self.n:,}{of} {'row' if self.n == 1 and not of else 'rows'} (rows, not "
-                "patrons: the file has no patron key)")
+        return f"{self.n:,}{of} {'row' if self.n == 1 and not of else 'rows'}"
 
 
 @dataclass
@@ -199,12 +198,11 @@ def _activity(scan: FileScan, ctx: Context) -> str | None:
     reg = ctx.scales.risk_register
     for c in scan.columns:
         if c.kind in reg.activity_kinds:
-            return f"a column of {c.kind.replace('_', ' ')}s (what was read)"
-        word = _has_phrase(c.name, reg.activity_words)
-        if word:
-            return f"a column of {word} (what was read)"
+            return "items borrowed are in the same rows"
+        if _has_phrase(c.name, reg.activity_words):
+            return "titles, subjects or other reading are in the same rows"
     if scan.sensitive:
-        return "the sensitive attribute the manifest names (what was read)"
+        return "what the manifest marks sensitive (what was read) is in the same rows"
     return None  # what the flow declares is not what the file showed
 
 
