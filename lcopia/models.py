@@ -156,7 +156,7 @@ DEFAULT_EVIDENCE_CONTENT: list[dict[str, object]] = [
      "needs": ["direct", "activity"], "severity": 4,
      "kind": "export_identifiers",
      "found": "ties patrons' identifiers ({kinds}) to what they read",
-     "harm": "It shows what named patrons read or looked up, the record the statute "
+     "harm": "It shows what identified patrons read or looked up, the record the statute "
      "protects.", "fix": "no patron identifiers in it"},
     {"id": "regulated", "cites": ["S2"],
      "needs": ["regulated"], "severity": 3, "kind": "export_identifiers",
@@ -216,7 +216,8 @@ DEFAULT_EVIDENCE_RECIPIENTS: list[dict[str, object]] = [
      "action": "Take down the {file} file, publish a corrected one with {fix}, and check "
      "every export before it is published"},
     {"id": "third_party", "likelihood": 4, "sent": "and sent to {recipient}",
-     "harm": "It left the library for a party no contract binds to keep it confidential.",
+     "harm": "It left the library for a party the library does not control and no "
+     "contract binds to its policy.",
      "action": "Ask {recipient} to delete the {file} file, send a corrected one with {fix}, "
      "and check every export before it leaves"},
     {"id": "vendor", "likelihood": 3, "sent": "and held by {recipient} under contract",
