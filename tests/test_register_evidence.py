@@ -271,3 +271,34 @@ def test_an_unknown_fact_or_a_missing_recipient_is_refused() -> None:
     with pytest.raises(ValueError, match="needs an entry for 'internal'"):
         RegisterScales(evidence_recipients=[
             r for r in RegisterScales().evidence_recipients if r.id != "internal"])
+
+
+def test_a_survey_of_public_libraries_is_not_the_public() -> None:
+    """Only a recipient named as a publication is public: 'public library survey' is not."""
+    f = flow("OUT", "ils", ("aggregate_count",), direction="transmit",
+             recipient="Missouri State Library (annual public library survey)")
+    a = run([system("ils")], [f], [identifiers_file("f.csv", "OUT", ["email"])])
+    r = one(a, "OUT")
+    assert "published" not in r.title and "Missouri State Library" in r.title
+
+
+def test_small_cells_about_children_are_raised_once() -> None:
+    """E4 and S5: small counts are severity 1, 2 when the statistics are about children."""
+    flows = [flow(fid, "ils", ("aggregate_count", "age_range"), direction="transmit",
+                  recipient="State Library", purpose=purpose, minors=minors,
+                  audience=audience)
+             for fid, purpose, minors, audience in (
+                 ("KIDS", "Summer reading program counts", True, "children"),
+                 ("ALL", "Circulation counts", True, "general"))]
+    files = [FileScan(file=f"{f.flow_id}.csv", flow_id=f.flow_id, claims="statistics",
+                      format="csv", rows=400, k=5, columns=[], small_cells=12, cells=400,
+                      count_column="n", issues=[EvidenceIssue(
+                          kind="small_cells", hard=False, column="n", count=12, rows=12,
+                          detail="12 cells below 5.",
+                          control_hint="statistics_non_identifying")]) for f in flows]
+    a = run([system("ils")], flows, files)
+    kids, general = one(a, "KIDS"), one(a, "ALL")
+    assert (kids.severity, general.severity) == (2, 1)
+    assert kids.kind == general.kind == "small_cells"
+    assert "12 of 400 counts" in general.title
+    assert (general.residual_band, kids.residual_band) == ("Moderate", "High")
