@@ -11,7 +11,9 @@ import re
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from lcopia import names
 
 
 class Strict(BaseModel):
@@ -107,6 +109,130 @@ class WebClass(Strict):
     label: str
 
 
+class EvidenceContent(Strict):
+    """What an exported file showed, and the severity it sets (rubric S1-S5, E1-E4).
+
+    The register takes the first rule whose ``needs`` all hold for the file, so the most
+    harmful content comes first.
+    """
+
+    id: str
+    needs: list[str] = Field(description="Facts that must all hold (lcopia.names."
+                             "EVIDENCE_FACTS); empty = any file with a problem.")
+    severity: int = Field(ge=1, le=4)
+    kind: str = Field(description="The register kind of the risk this content makes.")
+    found: str = Field(description="What the file does, in plain words after 'a file "
+                       "... ': {kinds} is replaced by the identifiers found.")
+    harm: str
+    fix: str = Field(description="What the corrected file has instead ({k} = the k of "
+                     "k-anonymity).")
+    cites: list[str] = Field([], description="The rubric lines the rule follows, for the "
+                             "reasons the spreadsheets show.")
+
+    @field_validator("needs")
+    @classmethod
+    def _known_facts(cls, value: list[str]) -> list[str]:
+        unknown = [v for v in value if v not in names.EVIDENCE_FACTS]
+        if unknown:
+            raise ValueError(f"unknown fact {unknown[0]!r}; known facts are "
+                             + ", ".join(names.EVIDENCE_FACTS))
+        return value
+
+
+class EvidenceRecipient(Strict):
+    """Who receives an exported file: how far what it shows can reach (rubric L1, G6, G8)."""
+
+    id: str
+    likelihood: int = Field(ge=1, le=4)
+    sent: str = Field(description="After 'a file described as statistics ': how it went "
+                      "({recipient} = the flow's recipient).")
+    harm: str
+    action: str = Field(description="One action: {file} (the flow's purpose), {recipient}, "
+                        "{fix}.")
+
+
+DEFAULT_EVIDENCE_CONTENT: list[dict[str, object]] = [
+    {"id": "identified_activity", "cites": ["S1", "S6"],
+     "needs": ["direct", "activity"], "severity": 4,
+     "kind": "export_identifiers",
+     "found": "ties patrons' identifiers ({kinds}) to what they read",
+     "harm": "It shows what identified patrons read or looked up, the record the statute "
+     "protects.", "fix": "no patron identifiers in it"},
+    {"id": "regulated", "cites": ["S2"],
+     "needs": ["regulated"], "severity": 3, "kind": "export_identifiers",
+     "found": "carries patrons' regulated identifiers ({kinds})",
+     "harm": "Regulated identifiers open the door to identity theft and a breach notice.",
+     "fix": "no patron identifiers in it"},
+    {"id": "linkable_activity", "cites": ["S2", "E2"],
+     "needs": ["linkable", "activity"], "severity": 3,
+     "kind": "export_identifiers", "found": "links each patron's reading by a code",
+     "harm": "A code repeated on every row joins each patron's reading into one history; "
+     "one known loan is enough to name the rest.",
+     "fix": "no patron code, or one that changes with every export"},
+    {"id": "singled_out_activity", "cites": ["S2", "E1"],
+     "needs": ["singled_out", "activity"], "severity": 3,
+     "kind": "export_reidentification",
+     "found": "lets patrons be picked out, with what they read",
+     "harm": "Patrons who are alone in their group can be recognized by someone who knows "
+     "their age, place or dates, and then what they read is known.",
+     "fix": "coarser ages, places and dates, so each group has at least {k} patrons"},
+    {"id": "direct", "cites": ["S3"],
+     "needs": ["direct"], "severity": 2, "kind": "export_identifiers",
+     "found": "carries patrons' identifiers ({kinds})",
+     "harm": "It identifies patrons in a file shared as if it identified no one.",
+     "fix": "no patron identifiers in it"},
+    {"id": "linkable", "cites": ["E2"],
+     "needs": ["linkable"], "severity": 2, "kind": "export_identifiers",
+     "found": "links each patron's rows by a code",
+     "harm": "A code repeated on every row joins each patron's records; the file is "
+     "pseudonymized, not anonymous.",
+     "fix": "no patron code, or one that changes with every export"},
+    {"id": "group_revealed", "cites": ["E1"],
+     "needs": ["group_revealed"], "severity": 2,
+     "kind": "export_reidentification", "found": "reveals what whole groups of patrons read",
+     "harm": "When everyone in a group read the same kind of thing, knowing someone is in "
+     "the group tells what they read.",
+     "fix": "groups that each show several different values"},
+    {"id": "singled_out", "cites": ["S4", "E1"],
+     "needs": ["singled_out"], "severity": 1,
+     "kind": "export_reidentification", "found": "lets patrons be picked out",
+     "harm": "Patrons who are alone in their group can be recognized by someone who knows "
+     "their age, place or dates.",
+     "fix": "coarser ages, places and dates, so each group has at least {k} patrons"},
+    {"id": "small_cells", "cites": ["E4"],
+     "needs": ["small_cells"], "severity": 1, "kind": "small_cells",
+     "found": "shows counts small enough to point to a patron",
+     "harm": "A count of one or two people in a small group can point to a person.",
+     "fix": "counts below {k} suppressed or merged"},
+    {"id": "quasi", "cites": ["S4"],
+     "needs": [], "severity": 1, "kind": "export_reidentification",
+     "found": "shows details that may single patrons out",
+     "harm": "Details that are harmless alone can single a person out together.",
+     "fix": "coarser details"},
+]
+DEFAULT_EVIDENCE_RECIPIENTS: list[dict[str, object]] = [
+    {"id": "public", "likelihood": 4, "sent": "and published",
+     "harm": "Anyone can read a published file, copy it and keep it.",
+     "action": "Take down the {file} file, publish a corrected one with {fix}, and check "
+     "every export before it is published"},
+    {"id": "third_party", "likelihood": 4, "sent": "and sent to {recipient}",
+     "harm": "It left the library for a party the library does not control and no "
+     "contract binds to its policy.",
+     "action": "Ask {recipient} to delete the {file} file, send a corrected one with {fix}, "
+     "and check every export before it leaves"},
+    {"id": "vendor", "likelihood": 3, "sent": "and held by {recipient} under contract",
+     "harm": "A vendor bound by contract to the policy holds it: the contract limits the "
+     "exposure but does not remove it.",
+     "action": "Ask {recipient} to delete the {file} file and send it only what the "
+     "service needs, with {fix}"},
+    {"id": "internal", "likelihood": 2, "sent": "and kept inside the library",
+     "harm": "It stays inside the library, but a file described as identifying no one is "
+     "handled without the care identified records need.",
+     "action": "Replace the {file} file with a corrected one, with {fix}, and delete the "
+     "copy"},
+]
+
+
 class RegisterScales(Strict):
     """The register's calibration (rubric S, L, R, W, E); every number the register uses."""
 
@@ -138,9 +264,46 @@ class RegisterScales(Strict):
                                           "its fix removes (so the planned score counts it).")
     web_classes: list[WebClass] = []
     small_cells_severity: int = 1
+    evidence_content: list[EvidenceContent] = Field(
+        default_factory=lambda: [EvidenceContent(**c) for c in DEFAULT_EVIDENCE_CONTENT],
+        description="S1-S5, E1-E4: what an exported file showed sets the severity of its "
+        "risk; the first rule whose facts all hold wins.")
+    evidence_recipients: list[EvidenceRecipient] = Field(
+        default_factory=lambda: [EvidenceRecipient(**r) for r in DEFAULT_EVIDENCE_RECIPIENTS],
+        description="L1: who receives an exported file sets the likelihood of its risk, "
+        "one entry per lcopia.names.EVIDENCE_RECIPIENTS.")
+    public_recipient_words: list[str] = Field(
+        [], description="Phrases in a flow's recipient that mean the file is published.")
+    activity_words: list[str] = Field(
+        [], description="S1: words in an export's column names that show what a patron "
+        "read, searched or attended (titles, subjects).")
+    activity_kinds: list[str] = Field(
+        [], description="S1: evidence kinds that stand for an item read (item barcodes).")
+    linkable_key_kinds: list[str] = Field(
+        ["pseudonymous_key"], description="E2: evidence kinds that link one person's rows "
+        "without naming them.")
+    evidence_few_affected: int = Field(
+        10, ge=1, description="E1: a re-identification problem affecting fewer people (or "
+        "rows, without a person key) than this is one likelihood level lower; identifiers "
+        "seen in a file are certain whatever their number (L1).")
     evidence_lines: int = Field(25, description="Facts listed per risk; the rest are counted "
                                 "(every control result stays in findings.csv).")
     themes: list[Theme] = []
+
+    @model_validator(mode="after")
+    def _every_recipient(self) -> RegisterScales:
+        ids = [r.id for r in self.evidence_recipients]
+        for rid in ids:
+            if rid not in names.EVIDENCE_RECIPIENTS:
+                raise ValueError(f"evidence_recipients: unknown recipient {rid!r}; lcopia "
+                                 "knows " + ", ".join(names.EVIDENCE_RECIPIENTS))
+        missing = [r for r in names.EVIDENCE_RECIPIENTS if r not in ids]
+        if missing:
+            raise ValueError(f"evidence_recipients: needs an entry for {missing[0]!r}")
+        if not self.evidence_content:
+            raise ValueError("evidence_content: needs at least one rule (the last with "
+                             "needs: [] catches every file)")
+        return self
 
 
 class Scales(Strict):

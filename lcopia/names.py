@@ -39,3 +39,13 @@ ROLES: dict[str, str] = {
 
 # Severity modifiers scoring knows how to apply.
 SEVERITY_MODIFIERS: tuple[str, ...] = ("minors", "linked_identity_activity")
+
+# Facts about an exported file that scales.yaml ``risk_register.evidence_content`` rules may
+# require (the register computes each from the scan): direct identifiers, regulated ones
+# (tier T3), a linkable pseudonymous key, reading content, people singled out on
+# quasi-identifiers, groups whose reading is revealed (l-diversity), small cells.
+EVIDENCE_FACTS: tuple[str, ...] = ("direct", "regulated", "linkable", "activity",
+                                   "singled_out", "group_revealed", "small_cells")
+
+# Who receives an exported file, most exposed first (``risk_register.evidence_recipients``).
+EVIDENCE_RECIPIENTS: tuple[str, ...] = ("public", "third_party", "vendor", "internal")

@@ -28,12 +28,13 @@ from lcopia.models import (
     Theme,
     WebClass,
 )
-from lcopia.scoring.context import Context, Evaluated, flow_leaves
-from lcopia.scoring.risk import about_children, documented_factors, exposure_factors
+from lcopia.scoring.context import Context, Evaluated
+from lcopia.scoring.evidence_rating import FILE_PROBLEMS, rate_file
+from lcopia.scoring.risk import documented_factors, exposure_factors
 from lcopia.wording import plural
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
-    from lcopia.evidence import EvidenceReport
+    from lcopia.evidence import EvidenceReport, FileScan
     from lcopia.web import WebReport
 
 #: Which kind of gate a rule is, until the gate sets ``GateViolation.kind`` itself.
@@ -66,6 +67,7 @@ class Draft:
     gate_kinds: set[str] = field(default_factory=set)
     theme: Theme | None = None
     nature: str = "exposure"  # exposure, paperwork, governance, unknown, observed
+    file: str | None = None  # an exported file's problem: rated on what the file showed
     # Set by the rating step.
     severity: int = 1
     severity_reasons: list[str] = field(default_factory=list)
@@ -172,7 +174,7 @@ class Register:
     """Collects drafts by id; each finding and violation lands in exactly one."""
 
     def __init__(self, ctx: Context, flow_scores: dict[str, FlowScore],
-                 evaluated: list[Evaluated]) -> None:
+                 evaluated: list[Evaluated], evidence: EvidenceReport | None = None) -> None:
         self.ctx = ctx
         self.scores = flow_scores
         self.drafts: dict[str, Draft] = {}
@@ -184,6 +186,20 @@ class Register:
         self.web_of_system: dict[str, str] = {}
         self.web_of_domain: dict[str, str] = {}
         self._factors: dict[str, tuple[set[str], set[str]]] = {}
+        # exported files: by name, the file of each evidence finding, the files of a flow
+        self.scans: dict[str, FileScan] = {}
+        self.file_of_finding: dict[tuple[str, str], str] = {}
+        self.files_of_flow: dict[str, list[str]] = defaultdict(list)
+        for scan in sorted(evidence.files, key=lambda s: s.file) if evidence else []:
+            self.scans[scan.file] = scan
+            if scan.flow_id:
+                self.files_of_flow[scan.flow_id].append(scan.file)
+            for issue in scan.issues:
+                col = f":{issue.column}" if issue.column else ""
+                # two files of one flow can give one finding id: the detail tells them apart
+                fid = f"EV-{issue.kind}@{scan.flow_id or scan.file}{col}"
+                self.file_of_finding[(fid, issue.detail)] = scan.file
+                self.file_of_finding.setdefault((fid, ""), scan.file)
 
     def factors(self, flow: Flow) -> tuple[set[str], set[str]]:
         """(present, documented) exposure factors of a flow, computed once."""
@@ -316,26 +332,22 @@ class Register:
             f"Turn off {', '.join(uses) or 'the prohibited use'} in {s.name}, or stop using it",
             "Privacy Officer")
 
-    def export(self, flow_id: str | None, file: str, family: str) -> Draft:
+    def export(self, flow_id: str | None, file: str) -> Draft:
+        """One risk per exported file's problem (R1): every column and check of the file
+        feeds it; its words and rating come from what the file showed (``rate_export``)."""
         flow = self.flows.get(flow_id or "")
         system = self.ctx.systems[flow.system_id] if flow else None
-        what = flow.purpose if flow else file
-        rid = f"R-{family}-{slug(flow_id or file)}"
-        if family == "small_cells":
-            d = self.get(rid, kind="small_cells", nature="observed",
-                         title=f"Small counts in published statistics ({what})",
-                         harm="A count of one or two people in a small group can point to "
-                         "a person.",
-                         action=f"Suppress or merge counts below the threshold in {what} "
-                         "before publishing", owner="Privacy Officer")
-        else:
-            d = self.get(rid, kind="export_identifiers", nature="observed",
-                         title=f"Identifiers found in a file described as statistics: {what}",
-                         harm="A file shared as statistics identifies patrons; wherever it "
-                         "went, the patrons' details went too.",
-                         action=f"Withdraw or correct the {what} file, ask the recipient to "
-                         "delete the copy with identifiers, and check exports before they "
-                         "leave", owner="Privacy Officer")
+        files = self.files_of_flow.get(flow_id or "", [])
+        rid = f"R-export-{slug(flow_id or file)}"
+        if len(files) > 1:
+            rid += f"-{slug(file.rsplit('/', 1)[-1].rsplit('.', 1)[0])}"
+        what = flow.purpose if flow else "an exported file"
+        d = self.get(rid, kind="export_identifiers", nature="observed",
+                     title=f"A file checked for {what} shows more than it should",
+                     harm="A file shared as if it identified no one identifies patrons.",
+                     action=f"Correct the {what} file and check exports before they leave",
+                     owner="Privacy Officer")
+        d.file = file
         d.observed = True
         if flow and system:
             d.flows.add(flow.flow_id)
@@ -376,15 +388,15 @@ class Register:
                 d = self.theme_risk(self.theme_by_id("retention"), f)
                 d.observed = True
                 return d
-            same_file = f"R-export-{slug(f.flow_id or f.subject)}"
-            if kind == "small_cells" and same_file in self.drafts:
-                return self.drafts[same_file]  # one file, one correction (R1)
-            family = "small_cells" if kind == "small_cells" else "export"
-            return self.export(f.flow_id, f.subject, family)
+            # one file, one correction (R1): every column and check of it is one risk
+            file = (self.file_of_finding.get((f.id, f.evidence))
+                    or self.file_of_finding.get((f.id, "")) or f.subject)
+            return self.export(f.flow_id, file)
         if derived == "statistics_non_identifying" and f.flow_id:
-            rid = f"R-export-{slug(f.flow_id)}"
-            if rid in self.drafts:
-                return self.drafts[rid]
+            mine = [d for d in self.drafts.values()
+                    if d.file is not None and f.flow_id in d.flows]
+            if mine:
+                return min(mine, key=lambda d: (-d.severity, d.id))
         if derived == "contract_binding" and f.system_id:
             return self.vendor_contract(f.system_id)
         if derived == "no_prohibited_use" and f.system_id:
@@ -530,8 +542,8 @@ class Register:
             return
         if d.kind in ("web_tracker", "disclosure"):
             return  # rated from what was observed when the draft was made
-        if d.kind in ("export_identifiers", "small_cells"):
-            self.rate_export(d, flows, scores)
+        if d.file is not None:
+            self.rate_export(d, flows)
             return
         if not scores:
             d.severity, d.severity_reasons = 1, ["no inventoried flow carries it"]
@@ -563,27 +575,29 @@ class Register:
         d.likelihood = (max(inh, res), res, min(plan, res))
         d.likelihood_reasons = reasons
 
-    def rate_export(self, d: Draft, flows: list[Flow], scores: list[FlowScore]) -> None:
-        """Evidence risks are rated on what was found in the file (E1-E4)."""
+    def rate_export(self, d: Draft, flows: list[Flow]) -> None:
+        """An exported file's risk is rated on what the file showed and who receives it,
+        never on the flow it was registered to (E1-E4, S1-S5, L1; ``evidence_rating``)."""
         reg = self.reg
         flow = flows[0] if flows else None
-        leaves = flow_leaves(flow, self.ctx)
-        if d.kind == "small_cells":
-            sev = reg.small_cells_severity + (1 if flow and about_children(flow, self.ctx) else 0)
-            d.severity, d.severity_reasons = sev, ["small cells in statistics (E4)"]
-            lik = reg.documented_failure_floor if leaves else 2
+        scan = self.scans.get(d.file or "")
+        if scan is None:  # a finding without its scan: rated as an identifier seen (L1)
+            d.severity, d.severity_reasons = reg.paperwork_severity, [
+                "an identifier reported in an export that was not scanned in this run"]
+            lik = reg.observed_likelihood
             d.likelihood = (lik, lik, reg.after_fix_likelihood)
-            d.likelihood_reasons = ["published outside the library" if leaves
-                                    else "kept inside the library"]
+            d.likelihood_reasons = ["seen in the file (L1)"]
             return
-        sev = max((s.severity for s in scores), default=reg.paperwork_severity)
-        d.severity = sev
-        d.severity_reasons = ["rated on the identifiers found in the file: "
-                              + "; ".join(s for sc in scores for s in sc.severity_reasons)]
-        lik = reg.observed_likelihood if leaves else reg.documented_failure_floor
-        d.likelihood = (lik, lik, reg.after_fix_likelihood)
-        d.likelihood_reasons = ["observed in a file that left the library (L1)" if leaves
-                                else "observed in a file kept inside the library"]
+        issues = [i for i in scan.issues if i.kind in FILE_PROBLEMS]
+        files = self.files_of_flow.get(scan.flow_id or "", [])
+        copy = (f" (export {files.index(scan.file) + 1} of {len(files)})"
+                if len(files) > 1 and scan.file in files else "")
+        r = rate_file(scan, issues, flow, self.ctx, copy=copy)
+        d.kind, d.title, d.harm, d.action = r.kind, r.title, r.harm, r.action
+        d.severity, d.severity_reasons = r.severity, r.severity_reasons
+        d.likelihood = (r.likelihood, r.likelihood, min(reg.after_fix_likelihood,
+                                                        r.likelihood))
+        d.likelihood_reasons = r.likelihood_reasons
 
 
 def _label(terms: list[Any], term_id: str) -> str:
@@ -647,7 +661,7 @@ def build_register(ctx: Context, evaluated: list[Evaluated], flow_scores: dict[s
                    ) -> tuple[list[Risk], list[Finding], Gate]:
     """The register, the control-level rows with their risk ids, and the gate linked to it."""
     from_scales = ctx.scales
-    reg = Register(ctx, flow_scores, evaluated)
+    reg = Register(ctx, flow_scores, evaluated, evidence)
     reg.web(web_parties(ctx, web))
     for f in sorted(findings, key=lambda f: (f.kind != "disclosure", f.kind != "evidence",
                                              f.id)):
@@ -710,7 +724,7 @@ def _violation_risk(reg: Register, v: GateViolation) -> Draft:
         if d.request_id in requests and (d.request_id == v.subject or len(requests) == 1):
             return reg.disclosure(d)
     if "evidence" in attrs:
-        return reg.export(v.flow_id, (attrs.get("file") or [v.subject])[0], "export")
+        return reg.export(v.flow_id, (attrs.get("file") or [v.subject])[0])
     control = reg.controls.get(v.control_id or "")
     derived = control.derived_from if control else None
     if derived == "contract_binding" and v.system_id in reg.ctx.systems:
