@@ -302,3 +302,35 @@ def test_small_cells_about_children_are_raised_once() -> None:
     assert kids.kind == general.kind == "small_cells"
     assert "12 of 400 counts" in general.title
     assert (general.residual_band, kids.residual_band) == ("Moderate", "High")
+
+
+def test_identifiers_in_a_file_held_by_a_bound_vendor_are_a_risk_not_a_release() -> None:
+    """G6, G1: the system's own vendor, bound by contract, holds the file for the library, so
+    an identifier beyond the declared data is a register risk, not a statute finding."""
+    f = flow("VEN", "host", ("aggregate_count",), purpose="Hosted counts",
+             recipient="Vendor host (hosting)")
+    a = run([system("host", external=True)], [f],
+            [identifiers_file("v.csv", "VEN", ["email"])])
+    assert one(a, "VEN").residual_likelihood == 3
+    assert not [v for v in a.gate.violations if v.flow_id == "VEN"]
+    assert not [x for x in a.findings if x.flow_id == "VEN" and x.hard_gate]
+
+
+def test_identifiers_in_a_file_held_by_an_unbound_vendor_are_a_statute_finding() -> None:
+    """G6, G1: no contract binds the vendor, so the file was released outside the library."""
+    f = flow("VEN", "host", ("aggregate_count",), purpose="Hosted counts",
+             recipient="Vendor host")
+    a = run([system("host", external=True, contract_binds_policy=YesNo.no)], [f],
+            [identifiers_file("v.csv", "VEN", ["email"])])
+    kinds = {v.kind for v in a.gate.violations if v.flow_id == "VEN"}
+    assert kinds == {"statute"}
+
+
+def test_two_files_on_one_flow_with_the_same_column_have_distinct_finding_ids() -> None:
+    """Finding ids are keys in findings.csv and the trend view: never two alike."""
+    f = flow("OUT", "ils", ("aggregate_count",), direction="transmit", recipient="Auditor")
+    a = run([system("ils")], [f], [identifiers_file("jan.csv", "OUT", ["email"]),
+                                   identifiers_file("feb.csv", "OUT", ["email"])])
+    ids = [x.id for x in a.findings]
+    assert len(ids) == len(set(ids))
+    assert len([i for i in ids if i.startswith("EV-")]) == 2

@@ -134,20 +134,39 @@ def disclosure_findings(ctx: Context, top_risk: int) -> list[Finding]:
     return out
 
 
+def evidence_finding_ids(evidence: EvidenceReport) -> dict[tuple[str, int], str]:
+    """The finding id of each (file, issue number): ``EV-<kind>@<flow>[:<column>]``, with the
+    file named after the flow when a flow has several files, so no two findings share an id
+    (ids key findings.csv, the register and the year-on-year view)."""
+    per_flow: dict[str, int] = {}
+    for scan in evidence.files:
+        where = scan.flow_id or scan.file
+        per_flow[where] = per_flow.get(where, 0) + 1
+    out = {}
+    for scan in evidence.files:
+        where = scan.flow_id or scan.file
+        if per_flow[where] > 1:
+            where = f"{where}#{scan.file}"
+        for n, issue in enumerate(scan.issues):
+            col = f":{issue.column}" if issue.column else ""
+            out[(scan.file, n)] = f"EV-{issue.kind}@{where}{col}"
+    return out
+
+
 def evidence_findings(ctx: Context, evidence: EvidenceReport,
                       flow_scores: dict[str, FlowScore]) -> list[Finding]:
     """One finding per issue an export check raised."""
     scales = ctx.scales
     controls = {c.derived_from: c for c in ctx.bundle.policy.controls if c.derived_from}
     flows = {f.flow_id: f for f in ctx.flows}
+    ids = evidence_finding_ids(evidence)
     out = []
     for scan in sorted(evidence.files, key=lambda s: s.file):
-        for issue in scan.issues:
+        for n, issue in enumerate(scan.issues):
             control = controls.get(issue.control_hint)
             fs = flow_scores.get(scan.flow_id) if scan.flow_id else None
             flow = flows.get(scan.flow_id) if scan.flow_id else None
             system_id = flow.system_id if flow else None
-            col = f":{issue.column}" if issue.column else ""
             hard = gate.evidence_breaks_gate(issue, flow, ctx)
             # An identifier seen in a file that leaves the library is an observed
             # disclosure, not a possibility: it is rated at the top of the likelihood scale.
@@ -155,7 +174,7 @@ def evidence_findings(ctx: Context, evidence: EvidenceReport,
             risk = (fs.severity * top_likelihood if hard else fs.residual_risk) if fs else 1
             band = band_for(risk, scales)
             out.append(Finding(
-                id=f"EV-{issue.kind}@{scan.flow_id or scan.file}{col}", kind="evidence",
+                id=ids[(scan.file, n)], kind="evidence",
                 title=issue.kind.replace("_", " ").capitalize() + f" in {scan.file}",
                 band=band, risk=risk, hard_gate=hard,
                 gate_rule=gate.EVIDENCE_RULE if hard else None,

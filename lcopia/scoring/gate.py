@@ -42,6 +42,7 @@ from lcopia.scoring.context import (
     flow_leaves,
     subject_of,
 )
+from lcopia.scoring.evidence_rating import recipient_of
 from lcopia.scoring.thirdparty import web_flows
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -569,8 +570,13 @@ def counsel_evidence(ctx: Context, topic: str | None) -> str | None:
 
 
 def evidence_breaks_gate(issue: EvidenceIssue, flow: Flow | None, ctx: Context) -> bool:
-    """An identifier seen in an export that leaves the library is an observed disclosure."""
-    return bool(issue.hard and flow_leaves(flow, ctx))
+    """An identifier seen in an export released outside the library's control is an observed
+    disclosure (G1, G8). The system's own vendor, bound by contract to the policy and Missouri
+    law, holds the file for the library (G6): what it holds beyond its purpose is a risk in
+    the register, not a release."""
+    if not (issue.hard and flow_leaves(flow, ctx)):
+        return False
+    return recipient_of(flow, issue.recipient, ctx) in ("public", "third_party")
 
 
 EVIDENCE_RULE = "disclosure_route"

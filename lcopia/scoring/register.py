@@ -30,6 +30,7 @@ from lcopia.models import (
 )
 from lcopia.scoring.context import Context, Evaluated
 from lcopia.scoring.evidence_rating import FILE_PROBLEMS, rate_file
+from lcopia.scoring.findings import evidence_finding_ids
 from lcopia.scoring.risk import documented_factors, exposure_factors
 from lcopia.wording import plural
 
@@ -188,18 +189,15 @@ class Register:
         self._factors: dict[str, tuple[set[str], set[str]]] = {}
         # exported files: by name, the file of each evidence finding, the files of a flow
         self.scans: dict[str, FileScan] = {}
-        self.file_of_finding: dict[tuple[str, str], str] = {}
+        self.file_of_finding: dict[str, str] = {}
         self.files_of_flow: dict[str, list[str]] = defaultdict(list)
+        ids = evidence_finding_ids(evidence) if evidence else {}
         for scan in sorted(evidence.files, key=lambda s: s.file) if evidence else []:
             self.scans[scan.file] = scan
             if scan.flow_id:
                 self.files_of_flow[scan.flow_id].append(scan.file)
-            for issue in scan.issues:
-                col = f":{issue.column}" if issue.column else ""
-                # two files of one flow can give one finding id: the detail tells them apart
-                fid = f"EV-{issue.kind}@{scan.flow_id or scan.file}{col}"
-                self.file_of_finding[(fid, issue.detail)] = scan.file
-                self.file_of_finding.setdefault((fid, ""), scan.file)
+            for n in range(len(scan.issues)):
+                self.file_of_finding[ids[(scan.file, n)]] = scan.file
 
     def factors(self, flow: Flow) -> tuple[set[str], set[str]]:
         """(present, documented) exposure factors of a flow, computed once."""
@@ -389,8 +387,7 @@ class Register:
                 d.observed = True
                 return d
             # one file, one correction (R1): every column and check of it is one risk
-            file = (self.file_of_finding.get((f.id, f.evidence))
-                    or self.file_of_finding.get((f.id, "")) or f.subject)
+            file = self.file_of_finding.get(f.id) or f.subject
             return self.export(f.flow_id, file)
         if derived == "statistics_non_identifying" and f.flow_id:
             mine = [d for d in self.drafts.values()
