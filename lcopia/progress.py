@@ -434,10 +434,11 @@ def import_plan(path: Path, data_dir: Path | str | DataDir, *, as_of: dt.date,
                              plan_date=plan_date, recorded=as_of)
         old = recorded.get(new.key)
         label = f"action {row.number}" if row.number else f"your action on row {row.line}"
-        if new.same_as(old) or (old is None and new.blank):
+        fresh = not (new.same_as(old) or (old is None and new.blank))
+        if not fresh and new.status != DONE:
             continue
-        if (old is not None and old.plan_date and plan_date and old.plan_date > plan_date
-                and not force):
+        if (fresh and old is not None and old.plan_date and plan_date
+                and old.plan_date > plan_date and not force):
             report.skipped.append(
                 f"{path.name}: {label} has progress recorded from the plan of "
                 f"{old.plan_date.isoformat()}, newer than this one ({plan_date.isoformat()}); "
@@ -445,12 +446,13 @@ def import_plan(path: Path, data_dir: Path | str | DataDir, *, as_of: dt.date,
             continue
         change = ActionChange(row.number, action, old.status if old else None, new.status,
                               new.done_date)
-        changed[new.key] = new
-        report.actions.append(change)
+        if fresh:
+            changed[new.key] = new
+            report.actions.append(change)
         if new.status != DONE or new.done_date is None:
             continue
         facts = [f for f in k.get("facts", "").split(";") if f.strip()]
-        if facts:
+        if facts and fresh:
             report.notes.append(
                 f"{label} also rests on checks lcopia makes from the inventory's facts "
                 f"({', '.join(f.strip() for f in facts)}); record the change in the "
@@ -481,6 +483,8 @@ def import_plan(path: Path, data_dir: Path | str | DataDir, *, as_of: dt.date,
                 continue  # imported before: nothing new to record
             updates[key] = values
             change.answers.append(key)
+            if change not in report.actions:  # recorded before; only its answers are new
+                report.actions.append(change)
             report.answers.append(AnswerChange(key, prior.status if prior else None,
                                                "implemented", path.name))
     if not changed and not updates:
