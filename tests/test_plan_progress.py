@@ -21,6 +21,7 @@ from lcopia.progress import (
     parse_status,
     read_progress,
 )
+from lcopia.project import DataDir
 from lcopia.report.exports import write_exports
 from lcopia.report.plan import action_groups
 
@@ -166,9 +167,7 @@ def test_careless_edits_are_read_as_meant(data_copy: Path, tmp_path: Path,
     assert recorded[_keys(path)[other]["action"]].notes == "Merged note"
 
 
-def _dir(data: Path):  # noqa: ANN202 - a DataDir
-    from lcopia.project import DataDir
-
+def _dir(data: Path) -> DataDir:
     return DataDir(data)
 
 
