@@ -312,6 +312,14 @@ def _find(header: list[str], *starts: str, exact: tuple[str, ...] = ()) -> int |
     return None
 
 
+def _defused(text: str) -> str:
+    """A cell as lcopia meant it: the apostrophe that keeps a formula-like text inert in a
+    spreadsheet (``'=...``) is not part of the wording."""
+    if text.startswith("'") and text[1:2] in ("=", "+", "-", "@", "\t", "\r"):
+        return text[1:]
+    return text
+
+
 def _read_plan(path: Path, as_of: dt.date) -> tuple[list[_Row], list[Problem]]:
     from lcopia.workbook import WorkbookError, _sheet_rows, open_workbook
 
@@ -330,7 +338,8 @@ def _read_plan(path: Path, as_of: dt.date) -> tuple[list[_Row], list[Problem]]:
         raise ProgressError(f"{shown}, sheet {KEYS_SHEET}: was changed; it is lcopia's own "
                             "record of what each number stands for. Copy your edits into a "
                             "fresh action-plan.xlsx from the run folder")
-    keys = {r[0]: dict(zip(KEY_COLUMNS, r + [""] * len(KEY_COLUMNS), strict=False))
+    keys = {r[0]: dict(zip(KEY_COLUMNS, [_defused(c) for c in r] + [""] * len(KEY_COLUMNS),
+                           strict=False))
             for r in key_rows[1:] if r and r[0]}
     where = f"{shown}, sheet {PLAN_SHEET}"
     if not rows:
@@ -358,7 +367,7 @@ def _read_plan(path: Path, as_of: dt.date) -> tuple[list[_Row], list[Problem]]:
         status_text = cell(cells, "Status")
         done_text = cell(cells, "Done date")
         notes, evidence = cell(cells, "Notes"), cell(cells, "Evidence")
-        action = " ".join(cell(cells, "Action").split())
+        action = " ".join(_defused(cell(cells, "Action")).split())
         if not number and not any((status_text, done_text, notes, evidence, action)):
             continue
         found = len(problems)

@@ -170,11 +170,12 @@ def _write_xlsx(results: Results, path: Path) -> None:
     widths = [22, 14, 10, 7, 8, 16, 11, 14, 14, 40, 30, 16, 16, 50, 50, 8, 18, 12]
     _fill_sheet(ws2, FINDING_COLUMNS, widths, frows, Font, Alignment, get_column_letter)
     _print_setup(ws2, wb.properties, a.as_of)
-    keys = wb.create_sheet(KEYS_SHEET)  # what each number stands for, for 'lcopia plan import'
-    for row in plan_keys(results, groups):
-        keys.append(row)
-        for cell in keys[keys.max_row]:
-            cell.data_type = "s"
+    # what each number stands for, for 'lcopia plan import' (hidden; prints like the rest)
+    key_rows = plan_keys(results, groups)
+    keys = wb.create_sheet(KEYS_SHEET)
+    _fill_sheet(keys, key_rows[0], [7, 30, 50, 18, 40, 20, 12], key_rows[1:], Font,
+                Alignment, get_column_letter)
+    _print_setup(keys, wb.properties, a.as_of)
     keys.sheet_state = "hidden"
     stamp = dt.datetime.combine(a.as_of, dt.time())
     wb.properties.creator = "lcopia"
