@@ -87,11 +87,14 @@ def _warn(text: str) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from lcopia.load import load, summary
+    from lcopia.progress import read_progress
+    from lcopia.project import DataDir
     from lcopia.run_guard import refuse_special_files
     from lcopia.scoring import build_context, inapplicable_answers
 
     refuse_special_files(args.data)  # a FIFO where a file should be would hang the read
     bundle = load(args.data, as_of=args.as_of)
+    read_progress(DataDir(args.data))  # the action-plan progress the next run starts from
     inv = bundle.inventory
     ctx = build_context(bundle, args.as_of or dt.date.today(), list(inv.flows),
                         list(inv.systems), None)

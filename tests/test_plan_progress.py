@@ -278,3 +278,26 @@ def test_a_damaged_progress_file_is_reported_by_row_and_column(data_copy: Path) 
     text = str(err.value)
     assert "inventory/plan_progress.csv, row 2, field 'done_date'" in text
     assert "row 3, field 'status'" in text and "'whenever'" in text
+    result = run_cli("validate", "--data", str(data_copy), "--as-of", AS_OF.isoformat())
+    assert result.returncode == 2 and "plan_progress.csv, row 3" in result.stderr
+
+
+def test_progress_from_a_newer_plan_is_kept_unless_forced(
+        data_copy: Path, tmp_path: Path, plan: tuple[Results, Path]) -> None:
+    _, older = plan
+    _, newer = _plan(data_copy, tmp_path / "run2", AS_OF + dt.timedelta(days=1))
+    number = next(iter(_keys(newer)))
+    action = _keys(newer)[number]["action"]
+    import_plan(_edit(newer, tmp_path / "new.xlsx", {number: {"Notes": "From the newer plan"}}),
+                data_copy, as_of=AS_OF + dt.timedelta(days=1))
+    old_number = next(n for n, k in _keys(older).items() if k["action"] == action)
+    stale = _edit(older, tmp_path / "old.xlsx", {old_number: {"Notes": "From the older plan"}})
+
+    kept = import_plan(stale, data_copy, as_of=AS_OF + dt.timedelta(days=1))
+    assert kept.actions == [] and "newer than this one" in kept.skipped[0]
+    notes = {r.action: r.notes for r in read_progress(_dir(data_copy))}
+    assert notes[action] == "From the newer plan"
+
+    import_plan(stale, data_copy, as_of=AS_OF + dt.timedelta(days=1), force=True)
+    notes = {r.action: r.notes for r in read_progress(_dir(data_copy))}
+    assert notes[action] == "From the older plan"
