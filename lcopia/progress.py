@@ -472,11 +472,10 @@ def import_plan(path: Path, data_dir: Path | str | DataDir, *, as_of: dt.date,
                 continue
             key = (parts[0], parts[1], parts[2])
             prior = existing.get(key)
-            if newer_answer(prior, new.done_date) and not force:
-                assert prior is not None and prior.review_date is not None
+            if prior is not None and newer_answer(prior, new.done_date) and not force:
                 report.skipped.append(
                     f"{path.name}: {key[0]} for {key[2]} was answered on "
-                    f"{prior.review_date.isoformat()}, after {label} was done "
+                    f"{prior.review_date}, after {label} was done "
                     f"({new.done_date.isoformat()}); kept the newer answer (--force "
                     "replaces it)")
                 continue
