@@ -249,7 +249,7 @@ def cmd_questionnaire(args: argparse.Namespace) -> int:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from lcopia.progress import import_plan
+    from lcopia.plan_import import import_plan
 
     as_of = args.as_of or dt.date.today()
     report = import_plan(args.file, args.data, as_of=as_of, force=args.force)

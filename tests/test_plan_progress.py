@@ -12,11 +12,11 @@ from conftest import AS_OF, run_cli
 from openpyxl import load_workbook
 
 from lcopia.pipeline import Results, compute
+from lcopia.plan_import import import_plan
 from lcopia.progress import (
     DONE,
     ActionProgress,
     ProgressError,
-    import_plan,
     match,
     parse_status,
     read_progress,
