@@ -87,11 +87,14 @@ def _warn(text: str) -> None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from lcopia.load import load, summary
+    from lcopia.progress import read_progress
+    from lcopia.project import DataDir
     from lcopia.run_guard import refuse_special_files
     from lcopia.scoring import build_context, inapplicable_answers
 
     refuse_special_files(args.data)  # a FIFO where a file should be would hang the read
     bundle = load(args.data, as_of=args.as_of)
+    read_progress(DataDir(args.data))  # the action-plan progress the next run starts from
     inv = bundle.inventory
     ctx = build_context(bundle, args.as_of or dt.date.today(), list(inv.flows),
                         list(inv.systems), None)
@@ -239,6 +242,37 @@ def cmd_questionnaire(args: argparse.Namespace) -> int:
         _emit(f"{s.path}: {plural(s.questions, 'question')} for {s.vendor}")
     if not sent:
         _emit("No vendor has an open question: every applicable control is answered.")
+    return 0
+
+
+# ----------------------------------------------------------------------------- plan
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    from lcopia.plan_import import import_plan
+
+    as_of = args.as_of or dt.date.today()
+    report = import_plan(args.file, args.data, as_of=as_of, force=args.force)
+    for warning in report.warnings:
+        _warn(f"warning: {warning}")
+    for line in report.skipped:
+        _warn(f"kept: {line}")
+    for c in report.actions:
+        label = f"action {c.number}" if c.number else "your own action"
+        done = f" ({c.done_date.isoformat()})" if c.done_date else ""
+        _emit(f"  {label}, {textwrap.shorten(c.action, 60, placeholder=' ...')}: "
+              f"{c.old_status or 'nothing recorded'} -> {c.new_status}{done}")
+        olds = {a.key: a.old_status for a in report.answers}
+        for key in c.answers:
+            _emit(f"    {key[0]} for {key[2]}: {olds.get(key) or 'no answer'} -> implemented")
+    for note in report.notes:
+        _warn(f"note: {note}")
+    if report.written:
+        _emit(f"Recorded progress on {plural(len(report.actions), 'action')}"
+              + (f" and {plural(len(report.answers), 'answer')}" if report.answers else "")
+              + " in " + " and ".join(report.written) + ".")
+    else:
+        _emit("Nothing new to record: the plan matches what was recorded.")
     return 0
 
 
@@ -456,6 +490,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="on import, replace answers dated after the questionnaire")
     p.set_defaults(func=cmd_questionnaire)
+
+    p = command("plan", "record the progress staff kept in action-plan.xlsx",
+                "  lcopia plan import reports/2026-11-30/action-plan.xlsx\n"
+                "  lcopia plan import action-plan.xlsx --force\n")
+    data_opt(p)
+    p.add_argument("action", choices=["import"])
+    p.add_argument("file", type=Path, metavar="FILE.xlsx",
+                   help="the action plan staff kept up to date")
+    p.add_argument("--as-of", type=_date, help=f"today's date, {date_forms} (default: today)")
+    p.add_argument("--force", action="store_true",
+                   help="replace answers and progress recorded after this plan's dates")
+    p.set_defaults(func=cmd_plan)
     return parser
 
 

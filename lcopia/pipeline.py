@@ -11,13 +11,14 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from lcopia.errors import UsageError
 from lcopia.evidence import EvidenceReport, scan_manifest
 from lcopia.fsio import write_atomic
 from lcopia.load import load, parse_date
 from lcopia.models import Assessment, Bundle
+from lcopia.progress import ActionProgress, read_progress
 from lcopia.project import DataDir, resolve_data_dir
 from lcopia.scoring import assess
 from lcopia.web import WebReport, audit_folder
@@ -36,6 +37,8 @@ class Results(BaseModel):
     evidence: EvidenceReport | None = None
     web: WebReport | None = None
     assessment: Assessment
+    progress: list[ActionProgress] = Field(
+        default=[], description="Action-plan progress recorded between assessments.")
 
 
 def _fingerprint(root: Path) -> tuple[tuple[str, int, int], ...]:
@@ -64,7 +67,8 @@ def compute(data_dir: Path | str | DataDir, as_of: dt.date) -> Results:
                            overlay=project.trackers_overlay,
                            systems=bundle.inventory.systems)
     assessment = assess(bundle, as_of, evidence=evidence, web=web)
-    result = Results(bundle=bundle, evidence=evidence, web=web, assessment=assessment)
+    result = Results(bundle=bundle, evidence=evidence, web=web, assessment=assessment,
+                     progress=read_progress(project))
     _cache[key] = result
     return result
 

@@ -22,6 +22,7 @@ LIBRARY_FILE = "library.yaml"
 EVIDENCE_MANIFEST = "manifest.yaml"
 WEB_CAPTURE_GLOB = "*.har"
 TRACKERS_FILE = "trackers.yaml"
+PLAN_PROGRESS_FILE = "plan_progress.csv"
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,12 @@ class DataDir:
     def trackers_overlay(self) -> Path:
         """The project's own additions to the packaged tracker list (optional)."""
         return self.root / "web" / TRACKERS_FILE
+
+    @property
+    def plan_progress(self) -> Path:
+        """Progress recorded on the action plan between assessments (optional; written by
+        ``lcopia plan import``, read into the next run's plan)."""
+        return self.inventory / PLAN_PROGRESS_FILE
 
     def rel(self, path: Path) -> str:
         """``path`` as the user sees it inside the project (``inventory/flows.csv``)."""

@@ -30,7 +30,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from lcopia.errors import LcopiaError, Problem
 from lcopia.fsio import FileProblem, read_yaml, write_atomic
 from lcopia.load import load, parse_date
-from lcopia.models import Bundle, Control
+from lcopia.models import Answer, Bundle, Control
 from lcopia.project import DataDir
 from lcopia.scoring import assess
 from lcopia.workbook import (
@@ -355,7 +355,7 @@ def import_questionnaires(paths: list[Path], data_dir: Path | str | DataDir, *,
         for a in answers:
             key = a["key"]
             old = existing.get(key)
-            if old is not None and old.review_date and old.review_date > when and not force:
+            if newer_answer(old, when) and not force:
                 report.skipped.append(
                     f"{path.name}: {key[0]} for {key[2]} was answered on "
                     f"{old.review_date.isoformat()}, after this questionnaire "
@@ -374,15 +374,27 @@ def import_questionnaires(paths: list[Path], data_dir: Path | str | DataDir, *,
              "questionnaires; nothing was recorded:"] + [f"  - {p}" for p in problems]))
     if not updates:
         return report
+    text, report.warnings = stage_answers(project, updates, as_of)
+    write_atomic(project.inventory / "answers.csv", text)
+    report.written = True
+    return report
+
+
+def newer_answer(old: Answer | None, when: dt.date) -> bool:
+    """Whether the recorded answer is dated after ``when``: an import keeps it unless forced."""
+    return old is not None and old.review_date is not None and old.review_date > when
+
+
+def stage_answers(project: DataDir, updates: dict[tuple[str, str, str], dict[str, Any]],
+                  as_of: dt.date) -> tuple[str, list[str]]:
+    """answers.csv as it would be written with ``updates``, and the loader's warnings; raises
+    the loader's InventoryError (nothing written) when the result would not validate. Shared
+    by every import that records answers (questionnaires, the action plan)."""
     text = _answers_text(project, updates)
     staged = {t: (project.inventory / t).read_text(encoding="utf-8")
               for t in ("systems.csv", "flows.csv", "disclosures.csv")}
     staged["answers.csv"] = text
-    report.warnings = _validate_staged(project, staged, "answers.csv as it would be written",
-                                       as_of)
-    write_atomic(project.inventory / "answers.csv", text)
-    report.written = True
-    return report
+    return text, _validate_staged(project, staged, "answers.csv as it would be written", as_of)
 
 
 def _answers_text(project: DataDir, updates: dict[tuple[str, str, str], dict[str, Any]]

@@ -54,6 +54,7 @@ from lcopia.errors import (
 )
 from lcopia.load import load
 from lcopia.pipeline import write_atomic
+from lcopia.project import DataDir
 from lcopia.run_guard import (
     EARLIEST_AS_OF,
     ERROR_LOG,
@@ -225,6 +226,9 @@ def _inputs(data: Path, results: Any) -> dict[str, str]:
     evidence = data / "evidence"
     if (evidence / "manifest.yaml").is_file():
         found["evidence/manifest.yaml"] = _sha256(evidence / "manifest.yaml")
+    progress = DataDir(data).plan_progress  # the recorded progress the action plan starts from
+    if progress.is_file() and not progress.is_symlink():
+        found[f"inventory/{progress.name}"] = _sha256(progress)
     # the hash of the bytes each reader actually scanned, never a re-read afterwards: a file
     # replaced during the run must not be recorded as the one assessed
     if results.evidence is not None:

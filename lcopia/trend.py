@@ -101,6 +101,12 @@ def read_run(folder: Path) -> RunPoint:
     except ValueError:
         raise TrendError(f"{rel}; is not valid JSON (cut short?); run that assessment again "
                          "or move the folder aside") from None
+    return run_point(data, folder.name, rel)
+
+
+def run_point(data: Any, folder: str, rel: str = RESULTS_FILE) -> RunPoint:
+    """One run's point from its parsed results (``{"assessment": {...}}``): the stored
+    results of an earlier run, or this run's own, so both are counted the same way."""
     a = data.get("assessment") if isinstance(data, dict) else None
     if not isinstance(a, dict) or "as_of" not in a or "gate" not in a:
         raise TrendError(f"{rel}; is not the results of an lcopia assessment")
@@ -129,7 +135,7 @@ def read_run(folder: Path) -> RunPoint:
               for s in a.get("systems", []) if isinstance(s, dict)}
     names = {str(s.get("system_id")): str(s.get("name", s.get("system_id")))
              for s in a.get("systems", []) if isinstance(s, dict)}
-    return RunPoint(as_of=as_of, folder=folder.name, library=str(a.get("library", "")),
+    return RunPoint(as_of=as_of, folder=folder, library=str(a.get("library", "")),
                     gate=str((a.get("gate") or {}).get("result", "")),
                     gate_by_kind=by_kind, risks=risks, risks_by_band=by_band,
                     system_totals=totals, system_names=names)
@@ -160,6 +166,11 @@ def build_trend(reports: Path, *, library: str | None = None) -> Trend:
             skipped.append(f"{folder.name}: a run for {point.library}, not {library}")
             continue
         points.append(point)
+    return Trend(points=points, steps=steps_between(points), skipped=skipped)
+
+
+def steps_between(points: list[RunPoint]) -> list[Step]:
+    """What changed from each run to the next (``points`` are sorted in place by date)."""
     points.sort(key=lambda p: p.as_of)
     steps = []
     for before, after in itertools.pairwise(points):
@@ -174,7 +185,7 @@ def build_trend(reports: Path, *, library: str | None = None) -> Trend:
                 if after.risks[rid].risk > mark.risk:
                     step.worse.append(rid)
         steps.append(step)
-    return Trend(points=points, steps=steps, skipped=skipped)
+    return steps
 
 
 def summary_rows(trend: Trend) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from lcopia.report.board import (
     processing_description,
     residual_acceptance,
     risk_register,
+    year_on_year,
 )
 from lcopia.report.changes import _snapshot, changes_since, read_previous
 from lcopia.report.common import (
@@ -145,4 +146,5 @@ __all__ = [
     "vendor_rows",
     "web_tracking",
     "write_exports",
+    "year_on_year",
 ]

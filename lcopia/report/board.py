@@ -12,13 +12,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lcopia import calendar
+from lcopia.errors import LcopiaError
 from lcopia.models import Risk
+from lcopia.report import charts
 from lcopia.report.common import Section, _section, fmt_date
 from lcopia.report.language import plain, plural
 from lcopia.scoring.gate import KIND_MEANING
+from lcopia.trend import (
+    Trend,
+    build_trend,
+    reports_folder,
+    run_point,
+    steps_between,
+    summary_rows,
+    system_rows,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from lcopia.pipeline import Results
@@ -273,3 +285,70 @@ def limitations(results: Results) -> Section:
         unknown=int(c.get("controls_unknown", 0)),
         evaluated=int(c.get("controls_evaluated", len(a.controls))),
         has_web=web is not None, has_evidence=ev is not None)
+
+
+MAX_TREND_COLUMNS = 5  # the per-system table shows this many assessments, the latest
+
+
+def trend_view(results: Results, reports_dir: str | Path | None) -> Trend:
+    """Every earlier run of this library found in ``reports_dir`` (dated before this one),
+    then this run itself, with the steps between them: the numbers notebook 05 shows for
+    the earlier runs, and results.json's for this one."""
+    a = results.assessment
+    earlier = build_trend(Path(reports_dir), library=a.library) if reports_dir else Trend(
+        [], [], [])
+    points = [p for p in earlier.points if p.as_of < a.as_of]
+    points.append(run_point({"assessment": a.model_dump(mode="json")}, "this assessment"))
+    return Trend(points=points, steps=steps_between(points), skipped=earlier.skipped)
+
+
+def _reports_dir(run_dir: str | Path | None, data_dir: str | Path | None) -> Path | None:
+    """The folder earlier runs sit in: beside this run's folder inside ``lcopia assess``;
+    standalone, reports/ beside the data folder (None when there is no such folder)."""
+    if run_dir and str(run_dir).strip():
+        return Path(run_dir).parent
+    try:
+        return reports_folder(None, data_dir)
+    except LcopiaError:
+        return None
+
+
+def year_on_year(results: Results, run_dir: str | Path | None = "",
+                 data_dir: str | Path | None = "") -> Section:
+    """The trend across every earlier assessment found: risks by band, the gate by kind,
+    actions opened, closed and overdue, and each system's risk, ending with this one."""
+    trend = trend_view(results, _reports_dir(run_dir, data_dir))
+    bands = results.bundle.policy.scales.risk_bands
+    labels = [b.label for b in sorted(bands, key=lambda b: -b.min)]
+    if len(trend.points) < 2:
+        return _section("Year on year", "trend.html.j2", first=True)
+    rows = []
+    for point, row in zip(trend.points, summary_rows(trend), strict=True):
+        rows.append({
+            "date": fmt_date(point.as_of) if point.folder != "this assessment" else
+            f"{fmt_date(point.as_of)} (this assessment)",
+            "gate": {"FAIL": "Fail", "PASS": "Pass"}.get(point.gate, "Not recorded"),
+            "kinds": [row[f"Gate ({k})"] for k in GATE_KINDS],
+            "bands": [row.get(label) for label in labels], "opened": row["Opened"],
+            "closed": row["Closed"], "overdue": row["Overdue"]})
+    runs = [(fmt_date(p.as_of), {label: p.risks_by_band.get(label, 0) for label in labels})
+            for p in trend.points if p.risks is not None]
+    chart = charts.trend_bands(runs, bands) if len(runs) >= 2 else None
+    shown = trend.points[-MAX_TREND_COLUMNS:]
+    every = [{"name": r["System"], "cells": [r[p.as_of.isoformat()] for p in shown]}
+             for r in system_rows(trend)]
+    systems = [s for s in every if len(set(s["cells"])) > 1]  # a short section: what moved
+    last, now = trend.steps[-1], trend.points[-1]
+    before = trend.points[-2]
+    overdue = [plain(before.risks[rid].title) for rid in last.overdue
+               if before.risks and rid in before.risks]
+    return _section(
+        "Year on year", "trend.html.j2", first=False, n_earlier=len(trend.points) - 1,
+        since=fmt_date(trend.points[0].as_of), last=fmt_date(before.as_of), rows=rows,
+        labels=labels, kinds=[GATE_KINDS[k][0] for k in GATE_KINDS],
+        chart=chart,
+        dates=[fmt_date(p.as_of) for p in shown], systems=systems, overdue=overdue,
+        n_steady=len(every) - len(systems),
+        hidden=len(trend.points) - len(shown), opened=len(last.opened),
+        closed=len(last.closed), now_total=sum(now.risks_by_band.values()),
+        before_total=sum(before.risks_by_band.values()) if before.risks is not None else None)

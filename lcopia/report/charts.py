@@ -288,3 +288,48 @@ def system_risk(assessment: Assessment, bands: list[RiskBand] | None = None) -> 
         table_head=["System", "Without controls", "Today", "After the action plan",
                     "Band today"],
         table_rows=rows)
+
+
+def trend_bands(runs: list[tuple[str, dict[str, int]]], bands: list[RiskBand]) -> Chart:
+    """Stacked bars: the register's risks by band at each assessment, oldest first.
+
+    ``runs`` holds (date as the reader sees it, band label → count); fills and hatches come
+    from scales.yaml's bands, and the legend names each band, so color is never the only cue.
+    """
+    styles = band_styles(bands)
+    order = [b.label for b in sorted(bands, key=lambda b: -b.min)]
+    width = 6.5
+    fig = _new_figure(width, 2.6)
+    ax = fig.add_subplot()
+    labels = [mpl_text(wrap_label(d, 14, 2)) for d, _ in runs]
+    bottom = [0] * len(runs)
+    for label in order:
+        values = [counts.get(label, 0) for _, counts in runs]
+        style = styles[label]
+        ax.bar(range(len(runs)), values, bottom=bottom, width=0.55, color=style["face"],
+               hatch=style["hatch"], edgecolor=style["edge"], linewidth=0.6, label=label)
+        bottom = [b + v for b, v in zip(bottom, values, strict=True)]
+    for x, total in enumerate(bottom):
+        ax.text(x, total, str(total), ha="center", va="bottom", fontsize=8, family=FONT)
+    ax.set_xticks(range(len(runs)), labels, fontsize=8, family=FONT)
+    ax.set_ylim(0, max([*bottom, 1]) * 1.15)
+    ax.set_ylabel("Risks in the register", fontsize=8.5, family=FONT)
+    ax.tick_params(axis="y", labelsize=8)
+    for spine in ("top", "right"):
+        ax.spines[spine].set_visible(False)
+    fig.legend(*ax.get_legend_handles_labels(), loc="outside right center", frameon=False,
+               prop={"family": FONT, "size": 8})
+    rows = [[d, *(str(counts.get(label, 0)) for label in order), str(sum(
+        counts.get(label, 0) for label in order))] for d, counts in runs]
+    first, last = runs[0], runs[-1]
+    alt = (f"Stacked bar chart of the risks in the register by band at {len(runs)} "
+           f"assessments, from {first[0]} ({sum(first[1].values())} risks) to {last[0]} "
+           f"({sum(last[1].values())} risks).")
+    png = _png(fig)
+    texts, smallest = _drawn(fig, width)
+    return Chart(
+        title="Risks by band at each assessment", png=png, alt=alt, width_in=width,
+        texts=texts, min_print_pt=smallest,
+        caption="Each bar is one assessment, oldest on the left; its parts are the risks in "
+                "each band, highest band at the bottom.",
+        table_head=["Assessment", *order, "Total"], table_rows=rows)

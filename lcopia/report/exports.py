@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from lcopia.models import Bundle, Finding
+from lcopia.progress import KEYS_SHEET, plan_keys, staff_actions
+from lcopia.progress import STATUSES as PROGRESS_STATUSES
 from lcopia.report.changes import _snapshot
 from lcopia.report.common import _findings_sorted, fmt_date, read_template, render_template
 from lcopia.report.language import plain
@@ -81,7 +83,7 @@ def _write_csv(findings: list[Finding], path: Path) -> None:
     _write_rows_csv(findings, FINDING_COLUMNS, path)
 
 
-STATUSES = ["Not started", "In progress", "Done", "Deferred", "Risk accepted"]
+STATUSES = list(PROGRESS_STATUSES)
 PLAN_COLUMNS = [
     ("No.", 6), ("Action", 48), ("Applies to", 30), ("Owner", 18), ("Due", 12),
     ("Risk today", 8), ("Band today", 10), ("Risk after", 8), ("ALA priority", 9),
@@ -104,9 +106,12 @@ def _write_xlsx(results: Results, path: Path) -> None:
     """action-plan.xlsx: the plan numbered as in the PDF, ready to be kept up to date.
 
     Sheet "Action plan" has one row per numbered action of the Board report, with Status
-    (a drop-down), Done date, Notes and Evidence for staff to fill in, and prints landscape,
-    one page wide, header row on every page. "Action items" keeps every control-level
-    action with the plan number it belongs to; "Findings" every finding.
+    (a drop-down), Done date, Notes and Evidence for staff to fill in, already holding what
+    was recorded since the last run (``lcopia plan import``); actions staff added follow,
+    unnumbered. It prints landscape, one page wide, header row on every page. "Action items"
+    keeps every control-level action with the plan number it belongs to; "Findings" every
+    finding; the hidden "Keys" sheet what each number stands for, so an import never relies
+    on a number that changes between runs.
     """
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font
@@ -119,10 +124,16 @@ def _write_xlsx(results: Results, path: Path) -> None:
     ws.title = "Action plan"
     groups = action_groups(results, places=1000)
     plan_of = {rank: g["rank"] for g in groups for rank in g["item_ranks"]}
-    rows: list[list[Any]] = [[
-        g["rank"], g["action"], g["where"], g["owner"], g["due_date"], g["now"],
-        g["now_band"], g["after"], g["ala"], STATUSES[0], None, "", "",
-        "; ".join(g["finding_ids"])] for g in groups]
+    rows: list[list[Any]] = []
+    for g in groups:  # starting from the progress recorded since the last run
+        p = g["progress"]
+        rows.append([
+            g["rank"], g["action"], g["where"], g["owner"], g["due_date"], g["now"],
+            g["now_band"], g["after"], g["ala"], g["status"], p.done_date if p else None,
+            p.notes if p else "", p.evidence if p else "", "; ".join(g["finding_ids"])])
+    for p in staff_actions(results.progress):  # actions staff added: kept, unnumbered
+        rows.append([None, p.action, "", "", None, None, "", None, "", p.status, p.done_date,
+                     p.notes, p.evidence, ""])
     _fill_sheet(ws, [c for c, _ in PLAN_COLUMNS], [w for _, w in PLAN_COLUMNS], rows,
                 Font, Alignment, get_column_letter)
     last = len(rows) + 201  # rows staff add later get the drop-down too
@@ -159,6 +170,13 @@ def _write_xlsx(results: Results, path: Path) -> None:
     widths = [22, 14, 10, 7, 8, 16, 11, 14, 14, 40, 30, 16, 16, 50, 50, 8, 18, 12]
     _fill_sheet(ws2, FINDING_COLUMNS, widths, frows, Font, Alignment, get_column_letter)
     _print_setup(ws2, wb.properties, a.as_of)
+    # what each number stands for, for 'lcopia plan import' (hidden; prints like the rest)
+    key_rows = plan_keys(results, groups)
+    keys = wb.create_sheet(KEYS_SHEET)
+    _fill_sheet(keys, key_rows[0], [7, 30, 50, 18, 40, 20, 12], key_rows[1:], Font,
+                Alignment, get_column_letter)
+    _print_setup(keys, wb.properties, a.as_of)
+    keys.sheet_state = "hidden"
     stamp = dt.datetime.combine(a.as_of, dt.time())
     wb.properties.creator = "lcopia"
     wb.properties.title = f"Action plan {a.as_of.isoformat()}"

@@ -1,13 +1,16 @@
 """The action plan as the Board reads it: actions with the same wording and owner merged.
 
 The PDF, the HTML and ``action-plan.xlsx`` number actions from this one list, so "action 5"
-means the same task on paper and in the spreadsheet the staff keep up to date.
+means the same task on paper and in the spreadsheet the staff keep up to date. Each action
+carries the progress staff recorded on it between assessments (``lcopia plan import``),
+matched by the risks it treats and its wording, never by its number.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from lcopia.progress import NOT_STARTED, match
 from lcopia.report import charts
 from lcopia.report.common import _listing, _places, fmt_date
 
@@ -40,8 +43,13 @@ def action_groups(results: Results, places: int = 6) -> list[dict[str, Any]]:
             "after_band": charts.band_of(after, bands), "ala": prios[0] if prios else "",
             "findings": sum(len(x.finding_ids) for x in members),
             "finding_ids": sorted({i for x in members for i in x.finding_ids}),
-            "item_ranks": [x.rank for x in members]})
+            "item_ranks": [x.rank for x in members],
+            "risk_ids": sorted({x.risk_id for x in members if x.risk_id})})
     out.sort(key=lambda g: g["rank"])
     for i, g in enumerate(out, start=1):
         g["rank"] = i
+    found = match(out, results.progress)
+    for g in out:  # what staff recorded between assessments, carried into this plan
+        g["progress"] = found.get(g["rank"])
+        g["status"] = g["progress"].status if g["progress"] else NOT_STARTED
     return out
