@@ -451,7 +451,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="reports folder; the run writes <out>/<as-of>/")
     p.add_argument("--jobs", type=_positive_int, default=2, help="notebooks run at once")
     p.add_argument("--previous", type=Path,
-                   help="an earlier run folder to compare against, e.g. reports/2025-11-30")
+                   help="an earlier run folder to compare against, e.g. reports/2025-11-30 "
+                   "(default: the newest earlier run of the same library in --out)")
     p.add_argument("--cell-timeout", type=_positive_int, default=600, metavar="SECONDS",
                    help="longest a notebook cell may run before the run stops")
     p.set_defaults(func=cmd_assess)

@@ -43,7 +43,7 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
-from lcopia import pipeline, report
+from lcopia import pipeline, report, trend
 from lcopia.errors import (
     FileProblem,
     InternalError,
@@ -612,6 +612,22 @@ def run_assessment(*, data: Path, as_of: dt.date, out: Path, jobs: int = 2,
         stop.restore()
 
 
+def latest_earlier_run(out: Path, *, library: str, final: Path) -> Path | None:
+    """The newest dated run in ``out`` before this one, of the same library and readable by
+    the comparison: the default ``--previous``, so "Changes since the last assessment" and
+    "Year on year" always speak of the same earlier run. None when there is none."""
+    for folder in reversed(trend.run_folders(out)):
+        if folder.name >= final.name:
+            continue
+        try:
+            check_previous(folder, library=library, final=final)
+            report.read_previous(folder)
+        except LcopiaError:
+            continue  # another library's or a damaged run: the trend view reports those
+        return folder
+    return None
+
+
 def _assess(*, data: Path, as_of: dt.date, out: Path, jobs: int, previous: Path | None,
             progress: bool, notebooks: Path | None, cell_timeout: float,
             stop: _Interrupted) -> RunResult:
@@ -630,6 +646,8 @@ def _assess(*, data: Path, as_of: dt.date, out: Path, jobs: int, previous: Path 
         previous = Path(previous).resolve()
         check_previous(previous, library=bundle.inventory.library.name, final=final)
         report.read_previous(previous)  # the reader the Board report uses agrees
+    else:
+        previous = latest_earlier_run(out, library=bundle.inventory.library.name, final=final)
 
     from papermill.iorw import load_notebook_node
 
