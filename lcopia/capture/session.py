@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import re
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -41,7 +42,7 @@ DEFAULT_BUDGET = 180.0
 DEFAULT_PAGE_TIMEOUT = 30.0
 DEFAULT_PAGES = 5
 MAX_PAGES = 50
-CONSENT_WAIT = 5.0
+CONSENT_WAIT = 4.0
 """Longest wait for autoconsent to find and accept a banner on one page."""
 SETTLE_AFTER_SCROLL = 2.0
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -49,6 +50,8 @@ CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first
                   "--disable-sync", "--disable-default-apps", "--mute-audio"]
 """No sync, no component or background downloads: the recording holds the site's
 requests, not the browser's own."""
+FAILED = frozenset({"unreachable", "tls_error", "error", "redirect_off_site"})
+"""Outcomes of a page that did not load: nothing of it is worth auditing."""
 VIEWPORT = {"width": 1366, "height": 900}
 
 Progress = Callable[[int, int, str], None]
@@ -154,7 +157,8 @@ def _browser_path(browser: str | None) -> str:
 def _error_kind(message: str) -> tuple[str, str]:
     """(outcome, plain detail) for a navigation error from the browser."""
     first = message.strip().splitlines()[0] if message.strip() else ""
-    code = next((w for w in first.replace(":", " ").split() if w.startswith("net::")), "")
+    found = re.search(r"net::ERR_[A-Z0-9_]+", first)
+    code = found.group() if found else ""
     if "ERR_BLOCKED_BY_CLIENT" in code:
         return "redirect_off_site", "the page sent the browser to another site; not followed"
     if "CERT" in code or "SSL" in code:
@@ -214,12 +218,22 @@ class _Pass:
             ignore_https_errors=ignore_tls, viewport=VIEWPORT, locale="en-US",
             user_agent=user_agent, service_workers="block", accept_downloads=False)
         self.bridge = consent_mod.ConsentBridge(self.context, accept=mode == "accept")
-        self.page = self.context.new_page()
         self.requests = 0
-        self.page.on("request", self._count)
         self.blocked: list[str] = []
         self.drop: set[str] = set()
+        self.home_loaded = False
+        self._new_page()
+
+    def _new_page(self) -> None:
+        """A fresh tab in the same context (same cookies): after a failed load, the old
+        tab's error page would interrupt the next navigation."""
+        old = getattr(self, "page", None)
+        self.page = self.context.new_page()
+        self.page.on("request", self._count)
         self._guard_navigation()
+        if old is not None:
+            with contextlib.suppress(Exception):
+                old.close()
 
     def _count(self, _request: object) -> None:
         self.requests += 1
@@ -305,10 +319,10 @@ class _Pass:
                     "networkidle", timeout=self.clock.page_ms(SETTLE_AFTER_SCROLL))
         self.bridge.pump()
 
-    def _consent(self, first: bool) -> None:
+    def _consent(self, first: bool, wait: float = CONSENT_WAIT) -> None:
         """Let autoconsent work: detect on the first page (both passes), accept (second)."""
         if first:
-            self._wait(CONSENT_WAIT, until=lambda: self.bridge.finished
+            self._wait(max(wait, 0.0), until=lambda: self.bridge.finished
                        or (self.mode == "none" and self.bridge.outcome.popup))
             if self.mode == "accept" and self.bridge.outcome.accepted:
                 with contextlib.suppress(Exception):
@@ -336,11 +350,16 @@ class _Pass:
                           "(capture that address separately if it is the library's)")
             record.outcome, record.detail = outcome, detail
             if outcome not in ("timeout",):
+                self._new_page()
                 record.seconds = round(time.monotonic() - began, 2)
                 return record
-        self._consent(first)
+        loaded = time.monotonic()
+        if self.mode == "accept":
+            self._consent(first)
         if record.outcome == "ok":
             self._settle(record)
+        if self.mode == "none":  # detection only: it runs while the page settles
+            self._consent(first, CONSENT_WAIT - (time.monotonic() - loaded))
         final = self.page.url
         if web_address(final) and final != url:
             record.url = final
@@ -396,9 +415,9 @@ class _Pass:
 
     def run_site(self, url: str, plan: _Plan, first_site: bool) -> None:
         home = self.visit("home", url, first=first_site)
-        if home is None or home.outcome in ("unreachable", "tls_error", "error",
-                                            "redirect_off_site"):
+        if home is None or home.outcome in FAILED:
             return
+        self.home_loaded = True
         if self.mode == "accept" and first_site and self.bridge.outcome.accepted:
             # The banner was accepted on this visit: its requests before the click repeat
             # the first pass, and those after it carry no consent cookie yet, so the audit
@@ -529,8 +548,8 @@ def capture_site(urls: Sequence[str], out: Path, *, search: str | None = None,
                                     per_pass * (2 if mode == "accept" else 1), done)
                         passes.append(run.record)
                         try:
-                            for i, url in enumerate(addresses):
-                                run.run_site(url, plan, first_site=i == 0)
+                            for url in addresses:
+                                run.run_site(url, plan, first_site=not run.home_loaded)
                         finally:
                             run.close()
                             done = run.done
@@ -588,7 +607,7 @@ def _write_hars(run: _Pass, out: Path, stamp: str, version: str) -> list[Path]:
     written = []
     for record in run.record.pages:
         step_id = record.har
-        if step_id is None or step_id in run.drop:
+        if step_id is None or step_id in run.drop or record.outcome in FAILED:
             record.har = None
             continue
         har = split.get(step_id)
