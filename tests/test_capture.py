@@ -264,3 +264,31 @@ def test_check_urls_adds_https_and_refuses_junk() -> None:
     assert check_urls(["www.mylibrary.org"]) == ["https://www.mylibrary.org"]
     with pytest.raises(UsageError, match="is not a web address"):
         check_urls(["javascript:alert(1)"])
+
+
+def test_web_refuses_a_damaged_capture_manifest_beside_the_captures(tmp_path: Path) -> None:
+    sample = next((Path(__file__).parent.parent / "data" / "evidence" / "web").glob("*.har"))
+    har = tmp_path / sample.name
+    har.write_bytes(sample.read_bytes())
+    (tmp_path / "capture-20261202-000000.capture.json").write_text("{not json", "utf-8")
+    done = run_cli("web", str(har))
+    assert done.returncode == 2
+    assert "capture.json" in done.stderr and "is not valid JSON" in done.stderr
+
+
+def test_web_reads_the_canary_of_a_capture_manifest(tmp_path: Path) -> None:
+    """A search term no parameter name reveals is found once the manifest names it."""
+    har = {"log": {"pages": [{"id": "p", "title": "https://www.fakelibrary.test/find"}],
+                   "entries": [
+        {"pageref": "p", "request": {"method": "GET", "url": "https://www.fakelibrary.test/find",
+                                     "headers": []}, "response": {"status": 200},
+         "_resourceType": "document"},
+        {"pageref": "p", "request": {
+            "method": "GET", "headers": [],
+            "url": "https://www.google-analytics.com/g/collect?cid=1&dt=maple%20lantern%204821"},
+         "response": {"status": 204}}]}}
+    (tmp_path / "page.har").write_text(json.dumps(har), "utf-8")
+    assert "search_terms" not in web.audit_folder(tmp_path).third_parties[0].receives
+    (tmp_path / "capture-x.capture.json").write_text(json.dumps(
+        {"format": "lcopia-capture/1", "canary": {"term": "Maple  Lantern 4821"}}), "utf-8")
+    assert "search_terms" in web.audit_folder(tmp_path).third_parties[0].receives

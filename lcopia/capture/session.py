@@ -14,7 +14,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import re
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -527,9 +529,7 @@ def capture_site(urls: Sequence[str], out: Path, *, search: str | None = None,
         tmp = Path(tmp_name)
         try:
             with sync_playwright() as pw:
-                chromium = pw.chromium.launch(
-                    executable_path=exe, headless=not headed, args=flags,
-                    timeout=max(clock.page_ms(), 30_000))
+                chromium = _launch(pw, exe, headed, flags, clock)
                 try:
                     version = f"Chromium {chromium.version}"
                     agent = _user_agent(chromium)
@@ -576,6 +576,22 @@ def capture_site(urls: Sequence[str], out: Path, *, search: str | None = None,
                            f"{manifest_path} records what was tried; check the address and "
                            "run again")
     return result
+
+
+def _launch(pw: Any, exe: str, headed: bool, flags: list[str], clock: _Clock) -> Any:
+    """Start Chromium, or say plainly why it did not start."""
+    try:
+        return pw.chromium.launch(executable_path=exe, headless=not headed, args=flags,
+                                  timeout=max(clock.page_ms(), 30_000))
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "no reason"
+        hint = "check that it runs ('chromium --version') or set LCOPIA_CHROMIUM to another"
+        if headed and sys.platform.startswith("linux") and not (
+                os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+            hint = ("--headed needs a desktop and none was found (no DISPLAY); run without "
+                    "--headed, or on a computer with a desktop")
+        raise CaptureError(f"Chromium ({exe}) did not start ({reason}); {hint}. Nothing "
+                           "was captured") from None
 
 
 def _user_agent(chromium: Any) -> str | None:
