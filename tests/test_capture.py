@@ -23,7 +23,7 @@ from fakesite.server import ELSEWHERE, LIBRARY, MANY_LINKS, TROUBLED, FakeSite, 
 
 from lcopia import web
 from lcopia.capture import canary as canary_mod
-from lcopia.capture import capture_site, links, read_manifest
+from lcopia.capture import capture_site, links, read_manifest, session
 from lcopia.capture.har import REQUEST_HEADERS, RESPONSE_HEADERS
 from lcopia.capture.refresh import keep_opt_in_rules
 from lcopia.capture.session import check_urls
@@ -176,17 +176,19 @@ def test_troubled_site_is_captured_in_part_with_a_reason_for_each_page(tmp_path:
     try:
         result = capture_site(
             [f"https://{TROUBLED}/", f"http://127.0.0.1:{_closed_port()}/",
-             f"http://{TROUBLED}/"], tmp_path, pages=3, page_timeout=2, budget=60,
+             f"http://{TROUBLED}/"], tmp_path, pages=4, page_timeout=2, budget=60,
             host_resolver_rules=site.resolver_rules)
     finally:
         site.close()
     pages = [(p.kind, p.outcome) for p in result.passes[0].pages]
     assert pages == [("home", "tls_error"), ("home", "unreachable"), ("home", "ok"),
-                     ("results", "no_search_form"), ("link", "timeout"),
-                     ("link", "redirect_off_site"), ("link", "ok")]
+                     ("results", "no_search_form"), ("link", "not_settled"),
+                     ("link", "redirect_off_site"), ("link", "timeout"), ("link", "ok")]
     assert len(result.passes) == 1  # no consent banner: no second pass
     assert not any(h.host == ELSEWHERE for h in site.hits)
     assert sum(h.path.startswith("/page/") for h in site.hits) == 1  # N caps 3,000 links
+    assert [p.har is not None for p in result.passes[0].pages] == [
+        False, False, True, False, True, False, True, True]  # what loaded, even in part
     assert read_manifest(result.manifest)["passes"][0]["pages"][5]["detail"].startswith(
         f"it redirects to {ELSEWHERE}")
 
@@ -215,6 +217,15 @@ def test_cli_refuses_a_one_letter_search_term(tmp_path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- no browser
+
+
+def test_a_spent_time_budget_skips_the_remaining_pages_without_the_browser() -> None:
+    run = object.__new__(session._Pass)
+    run.record, run.mode, run.done, run.total = session.PassRecord("none"), "none", 0, 1
+    run.progress = lambda done, total, label: None
+    run.clock = session._Clock(budget=0.5, page_timeout=30)
+    assert run.visit("link", "https://www.fakelibrary.test/about") is None
+    assert run.record.pages[0].outcome == "skipped_time_budget"
 
 
 def test_links_stay_on_the_site_skip_logout_and_files_and_are_capped() -> None:

@@ -89,11 +89,17 @@ class ConsentBridge:
         context.add_init_script(script=self.script)
 
     def _receive(self, source: dict[str, Any], message: object) -> None:
-        if isinstance(message, dict):
-            self.queue.append((source.get("frame"), message))
+        """Queue a message of the top frame. Frames inside the page are left alone: an
+        answer waits for its frame's document, and a frame that never finishes loading
+        would hold the capture past its time limit."""
+        frame = source.get("frame")
+        if isinstance(message, dict) and getattr(frame, "parent_frame", None) is None:
+            self.queue.append((frame, message))
 
     def new_page(self) -> None:
+        """Forget the previous page: its messages would be answered in the next document."""
         self.lifecycles.clear()
+        self.queue.clear()
 
     @property
     def finished(self) -> bool:
@@ -119,7 +125,6 @@ class ConsentBridge:
             self._note(frame, kind, message)
 
     def _note(self, frame: Any, kind: object, message: dict[str, Any]) -> None:
-        main = getattr(frame, "parent_frame", None) is None
         if kind == "cmpDetected" and message.get("cmp") not in self.outcome.detected:
             self.outcome.detected.append(str(message.get("cmp")))
         elif kind == "popupFound":
@@ -128,7 +133,7 @@ class ConsentBridge:
             self.outcome.accepted = bool(message.get("result")) or bool(self.outcome.accepted)
         elif kind == "autoconsentError":
             self.outcome.errors += 1
-        elif kind == "report" and main and message.get("mainFrame"):
+        elif kind == "report" and message.get("mainFrame"):
             state = message.get("state")
             if isinstance(state, dict) and isinstance(state.get("lifecycle"), str):
                 key = str(message.get("instanceId"))

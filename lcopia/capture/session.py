@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from lcopia.capture import consent as consent_mod
 from lcopia.capture.canary import canary_term, check_term
@@ -46,6 +46,9 @@ DEFAULT_PAGES = 5
 MAX_PAGES = 50
 CONSENT_WAIT = 4.0
 """Longest wait for autoconsent to find and accept a banner on one page."""
+SETTLE_LIMIT = 10.0
+"""Longest wait, after a page's document has arrived, for it to finish loading and for the
+network to go quiet."""
 SETTLE_AFTER_SCROLL = 2.0
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update",
@@ -161,6 +164,8 @@ def _error_kind(message: str) -> tuple[str, str]:
     first = message.strip().splitlines()[0] if message.strip() else ""
     found = re.search(r"net::ERR_[A-Z0-9_]+", first)
     code = found.group() if found else ""
+    if "UNSAFE_PORT" in code:
+        return "error", f"the browser refuses to connect to that port ({code}); check the address"
     if "ERR_BLOCKED_BY_CLIENT" in code:
         return "redirect_off_site", "the page sent the browser to another site; not followed"
     if "CERT" in code or "SSL" in code:
@@ -198,7 +203,6 @@ class _Clock:
 class _Plan:
     """What the first pass found, so the second visits the same pages."""
 
-    search_page: dict[str, str | None] = field(default_factory=dict)
     extra: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -230,6 +234,7 @@ class _Pass:
         """A fresh tab in the same context (same cookies): after a failed load, the old
         tab's error page would interrupt the next navigation."""
         old = getattr(self, "page", None)
+        self.bridge.new_page()
         self.page = self.context.new_page()
         self.page.on("request", self._count)
         self._guard_navigation()
@@ -252,11 +257,8 @@ class _Pass:
                 headers = {h["name"].lower(): h["value"]
                            for h in event.get("responseHeaders") or []}
                 target = headers.get("location", target)
-                try:
-                    from urllib.parse import urljoin
+                with contextlib.suppress(ValueError):
                     target = urljoin(event["request"]["url"], target)
-                except ValueError:
-                    pass
             off = event.get("frameId") == main and site_of(target) not in self.sites
             try:
                 if off:
@@ -296,13 +298,18 @@ class _Pass:
         self.bridge.pump()
 
     def _settle(self, record: PageRecord) -> None:
-        """Network idle (bounded), then scroll to the end and let lazy content load."""
+        """Loaded and network idle (together at most SETTLE_LIMIT), then scroll to the end
+        and let lazy content load. A page still busy then (a chat widget polling, an image
+        that never arrives) is recorded as it is."""
+        deadline = time.monotonic() + min(SETTLE_LIMIT, self.clock.page_timeout)
         try:
-            self.page.wait_for_load_state("networkidle", timeout=self.clock.page_ms())
+            for state in ("load", "networkidle"):
+                left = min(deadline - time.monotonic(), max(self.clock.left(), 0.0))
+                self.page.wait_for_load_state(state, timeout=max(left, 0.1) * 1000)
         except Exception:
             record.outcome = "not_settled"
-            record.detail = ("the page kept loading; what it sent within the time limit "
-                             "was recorded")
+            record.detail = ("the page kept loading; what it sent in the first "
+                             f"{min(SETTLE_LIMIT, self.clock.page_timeout):g} s was recorded")
         self.bridge.pump()
         if self.clock.left() <= 0:
             return
@@ -343,7 +350,7 @@ class _Pass:
         self.blocked.clear()
         self._mark(record, url)
         try:
-            self.page.goto(url, wait_until="load", timeout=self.clock.page_ms())
+            self.page.goto(url, wait_until="domcontentloaded", timeout=self.clock.page_ms())
         except Exception as exc:
             outcome, detail = _error_kind(str(exc))
             if self.blocked:
@@ -351,10 +358,9 @@ class _Pass:
                 detail = (f"it redirects to {self.blocked[0]}, outside the site; not followed "
                           "(capture that address separately if it is the library's)")
             record.outcome, record.detail = outcome, detail
-            if outcome not in ("timeout",):
-                self._new_page()
-                record.seconds = round(time.monotonic() - began, 2)
-                return record
+            self._new_page()  # leave the failed or hanging load behind, keep the cookies
+            record.seconds = round(time.monotonic() - began, 2)
+            return record
         loaded = time.monotonic()
         if self.mode == "accept":
             self._consent(first)
@@ -363,8 +369,9 @@ class _Pass:
         if self.mode == "none":  # detection only: it runs while the page settles
             self._consent(first, CONSENT_WAIT - (time.monotonic() - loaded))
         final = self.page.url
-        if web_address(final) and final != url:
+        if web_address(final) and final != url:  # redirected within the site
             record.url = final
+            self.steps[-1] = (self.steps[-1][0], self.steps[-1][1], final)
         record.seconds = round(time.monotonic() - began, 2)
         return record
 
@@ -400,13 +407,18 @@ class _Pass:
         self._mark(record, self.page.url)
         try:
             box.fill(self.canary, timeout=self.clock.page_ms(5))
-            with self.page.expect_navigation(wait_until="load", timeout=self.clock.page_ms()):
+            with self.page.expect_navigation(wait_until="domcontentloaded",
+                                             timeout=self.clock.page_ms()):
                 box.press("Enter", timeout=self.clock.page_ms(5))
         except Exception as exc:
             outcome, detail = _error_kind(str(exc))
             record.outcome = outcome
             record.detail = ("the search did not load a results page in time"
                              if outcome == "timeout" else detail)
+            record.url = self.page.url
+            self._new_page()  # leave the hanging or failed load behind
+            record.seconds = round(time.monotonic() - began, 2)
+            return record
         self.steps[-1] = (self.steps[-1][0], self.steps[-1][1], self.page.url)
         record.url = self.page.url
         self._consent(False)

@@ -109,12 +109,12 @@ class FakeSite:
         if path == "/":
             links = "".join(f'<a href="/page/{n}">page {n}</a> ' for n in range(MANY_LINKS))
             body = ('<!doctype html><title>Troubled</title><a href="/never">never</a> '
-                    f'<a href="/away">away</a> {links}')
+                    f'<a href="/away">away</a> <a href="/slow">slow</a> {links}')
             return self.send(handler, 200, body.encode())
         if path == "/never":
             return self.send(handler, 200, b'<!doctype html><title>Never</title>'
                              b'<img src="/hang" alt="">')
-        if path == "/hang":
+        if path in ("/hang", "/slow"):  # an image, or a whole page, that never arrives
             self.stopping.wait(HANG_SECONDS)
             return self.send(handler, 204, b"", "text/plain")
         if path == "/away":
