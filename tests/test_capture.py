@@ -194,6 +194,19 @@ def test_troubled_site_is_captured_in_part_with_a_reason_for_each_page(tmp_path:
 
 
 @needs_browser
+def test_a_page_whose_script_never_returns_cannot_hang_the_capture(tmp_path: Path) -> None:
+    site = FakeSite()
+    try:
+        with pytest.raises(session.CaptureError, match="busy; the browser was stopped"):
+            capture_site([f"http://{TROUBLED}/busy"], tmp_path, budget=6, page_timeout=2,
+                         host_resolver_rules=site.resolver_rules)
+    finally:
+        site.close()
+    assert read_manifest(next(tmp_path.glob("*.capture.json")))["stopped"].startswith(
+        "the time budget")
+
+
+@needs_browser
 def test_cli_unreachable_site_exits_2_and_keeps_the_manifest(tmp_path: Path) -> None:
     done = run_cli("capture", f"http://127.0.0.1:{_closed_port()}/", "--out", str(tmp_path))
     assert done.returncode == 2

@@ -14,10 +14,12 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import logging
 import os
 import re
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
@@ -50,6 +52,8 @@ SETTLE_LIMIT = 10.0
 """Longest wait, after a page's document has arrived, for it to finish loading and for the
 network to go quiet."""
 SETTLE_AFTER_SCROLL = 2.0
+WATCHDOG_GRACE = 30.0
+"""After the budget, how long a stuck browser call may take before the browser is stopped."""
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--disable-default-apps", "--mute-audio"]
@@ -537,10 +541,11 @@ def capture_site(urls: Sequence[str], out: Path, *, search: str | None = None,
             "passes": [asdict(p) for p in passes],
         }
 
+    watchdog = _Watchdog(budget + min(WATCHDOG_GRACE, budget / 2), _Watchdog.children())
     with tempfile.TemporaryDirectory(prefix="lcopia-capture-") as tmp_name:
         tmp = Path(tmp_name)
         try:
-            with sync_playwright() as pw:
+            with watchdog, sync_playwright() as pw:
                 chromium = _launch(pw, exe, headed, flags, clock)
                 try:
                     version = f"Chromium {chromium.version}"
@@ -552,8 +557,9 @@ def capture_site(urls: Sequence[str], out: Path, *, search: str | None = None,
                         if mode == "accept" and not (passes and passes[0].consent_managers):
                             break
                         if clock.left() <= 1:
-                            stopped = ("the time budget ran out before the pass accepting "
-                                       "the consent banner")
+                            stopped = (f"the time budget of {budget:g} s ran out before "
+                                       + ("any page was visited" if mode == "none" else
+                                          "the pass accepting the consent banner"))
                             break
                         run = _Pass(chromium, mode, sites, canary, pages, clock, tmp,
                                     ignore_tls_errors, agent, progress,
@@ -563,7 +569,8 @@ def capture_site(urls: Sequence[str], out: Path, *, search: str | None = None,
                             for url in addresses:
                                 run.run_site(url, plan, first_site=not run.home_loaded)
                         finally:
-                            run.close()
+                            with contextlib.suppress(Exception):  # the watchdog stopped it
+                                run.close()
                             done = run.done
                             har_files += _write_hars(run, out, stamp, version)
                 finally:
@@ -575,19 +582,76 @@ def capture_site(urls: Sequence[str], out: Path, *, search: str | None = None,
             write_manifest(manifest_path, manifest())
             raise
         except Exception as exc:
-            stopped = f"the browser failed: {str(exc).splitlines()[0][:200]}"
+            text = str(exc).strip()
+            stopped = f"the browser failed: {text.splitlines()[0][:200]}" if text else \
+                "the browser failed"
+        if watchdog.fired:
+            stopped = (f"the time budget of {budget:g} s ran out while a page kept the "
+                       "browser busy; the browser was stopped")
         if clock.left() <= 0 and stopped is None:
             stopped = f"the time budget of {budget:g} s ran out; later pages were not visited"
         write_manifest(manifest_path, manifest())
     result = CaptureResult(manifest_path, har_files, passes, canary, version, stopped)
     if not har_files or not any(r.har and r.outcome in ("ok", "not_settled")
                                 for p in passes for r in p.pages):
-        reasons = "; ".join(f"{r.url}: {r.detail or r.outcome}" for p in passes[:1]
-                            for r in p.pages) or (stopped or "the browser did not start")
+        reasons = stopped or "; ".join(
+            f"{r.url or r.kind}: {r.detail or r.outcome.replace('_', ' ')}"
+            for p in passes[:1] for r in p.pages) or "the browser did not start"
         raise CaptureError(f"nothing could be captured ({reasons}). The manifest "
                            f"{manifest_path} records what was tried; check the address and "
                            "run again")
     return result
+
+
+class _DriverGone(logging.Filter):
+    """Drops asyncio's note about the driver's lost connection, logged when the watchdog
+    stopped a stuck browser: the capture says so itself, in words."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Connection closed while reading from the driver" not in str(record.exc_info
+                                                                             or record.msg)
+
+
+logging.getLogger("asyncio").addFilter(_DriverGone())
+
+
+class _Watchdog:
+    """The last guard against a hang: a page whose script never returns blocks the browser
+    call waiting on it, which no Playwright timeout ends. At the budget plus a grace period
+    the browser and its driver (children of this process started for the capture) are
+    stopped, so the call fails and the capture ends with what it has written."""
+
+    def __init__(self, seconds: float, before: set[int]) -> None:
+        self.fired = False
+        self.before = before
+        self.timer = threading.Timer(seconds, self._fire)
+        self.timer.daemon = True
+
+    @staticmethod
+    def children() -> set[int]:
+        try:
+            import psutil
+        except ImportError:  # pragma: no cover - psutil comes with Jupyter
+            return set()
+        try:
+            return {p.pid for p in psutil.Process().children(recursive=True)}
+        except psutil.Error:
+            return set()
+
+    def _fire(self) -> None:
+        import psutil
+
+        self.fired = True
+        for pid in sorted(self.children() - self.before):
+            with contextlib.suppress(psutil.Error):
+                psutil.Process(pid).kill()
+
+    def __enter__(self) -> _Watchdog:
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.timer.cancel()
 
 
 def _launch(pw: Any, exe: str, headed: bool, flags: list[str], clock: _Clock) -> Any:

@@ -114,6 +114,10 @@ class FakeSite:
         if path == "/never":
             return self.send(handler, 200, b'<!doctype html><title>Never</title>'
                              b'<img src="/hang" alt="">')
+        if path == "/busy":  # its script never returns once the page has loaded
+            return self.send(handler, 200, b"<!doctype html><title>Busy</title><script>"
+                             b"addEventListener('DOMContentLoaded', () => setTimeout(() => "
+                             b"{ for (;;) {} }, 0));</script><p>busy</p>")
         if path in ("/hang", "/slow"):  # an image, or a whole page, that never arrives
             self.stopping.wait(HANG_SECONDS)
             return self.send(handler, 204, b"", "text/plain")
