@@ -389,7 +389,7 @@ class _Pass:
             return []
         return [(str(u), str(t)) for u, t in found if isinstance(u, str)][:MAX_LINKS_READ]
 
-    def search(self, home_links: list[tuple[str, str]]) -> PageRecord | None:
+    def search(self) -> PageRecord | None:
         """Type the canary into the catalog search on the current page and submit."""
         if self.clock.left() <= 1:
             self._begin("results", None).outcome = "skipped_time_budget"
@@ -433,8 +433,8 @@ class _Pass:
 
     def run_site(self, url: str, plan: _Plan, first_site: bool) -> None:
         home = self.visit("home", url, first=first_site)
-        if home is None or home.outcome in FAILED:
-            return
+        if home is None or home.outcome in FAILED or home.outcome == "timeout":
+            return  # nothing to follow from a home page that did not arrive
         self.home_loaded = True
         if self.mode == "accept" and first_site and self.bridge.outcome.accepted:
             # The banner was accepted on this visit: its requests before the click repeat
@@ -445,10 +445,10 @@ class _Pass:
                            "again below, with consent given")
             self.drop.add(str(home.har))
             home = self.visit("home", url)
-            if home is None or home.outcome not in ("ok", "not_settled", "timeout"):
+            if home is None or home.outcome not in ("ok", "not_settled"):
                 return
         home_links = self.links()
-        results = self.search(home_links)
+        results = self.search()
         result_links = self.links() if results is not None and results.outcome == "ok" else []
         visited = [url, *(r.url for r in self.record.pages if r.url)]
         item = item_link(result_links, self.sites, known=[u for u, _ in home_links])
