@@ -15,7 +15,7 @@ export MPLCONFIGDIR := $(CURDIR)/build/matplotlib
 export PYDEVD_DISABLE_FILE_VALIDATION := 1
 unexport MPLBACKEND
 
-.PHONY: help assess capture test fuzz lab lint deps venv bench clean
+.PHONY: help assess test fuzz lab lint deps venv bench clean
 
 # The project folder `make assess` assesses (a library's own: make assess DATA=../mylibrary).
 DATA ?= data
@@ -23,11 +23,11 @@ LAB_VENV := .venv-lab
 
 help:
 	@echo "make assess   run the whole assessment on $(DATA)/ and write reports/<date>/"
-	@echo "make capture URL=https://www.mylibrary.org/  record the library's pages into $(DATA)/evidence/web/"
 	@echo "make lab      open the notebooks in JupyterLab (installed on first use)"
 	@echo "make test     install what is needed, then run every check (pytest, nbval, ruff)"
 	@echo "make fuzz     run the fuzzers and property tests with many more examples"
 	@echo "make bench    run the benchmarks (slow; not part of the tests)"
+	@echo "make capture URL=https://www.mylibrary.org/  record the library's pages into $(DATA)/evidence/web/"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,13 +55,6 @@ deps:
 assess: venv deps
 	$(BIN)/python -m lcopia assess --data $(DATA) --out reports
 
-# The library's own website, recorded with Chromium for the web audit (README: "Capturing the
-# website"). HEADED=1 shows the browser window, for sites that refuse headless browsers.
-URL ?=
-capture: venv deps
-	@if [ -z "$(URL)" ]; then echo "Give the site: make capture URL=https://www.mylibrary.org/"; exit 2; fi
-	$(BIN)/python -m lcopia capture $(URL) --data $(DATA) $(if $(HEADED),--headed,)
-
 # JupyterLab in its own environment (see README, Development), on the project's kernel.
 $(LAB_VENV)/.installed-stamp: requirements-lab.txt
 	$(PYTHON) -m venv $(LAB_VENV)
@@ -72,6 +65,14 @@ $(LAB_VENV)/.installed-stamp: requirements-lab.txt
 lab: venv $(LAB_VENV)/.installed-stamp
 	$(BIN)/python scripts/lab_kernel.py $(LAB_VENV) $(BIN)/python build
 	LCOPIA_DATA=$(abspath $(DATA)) $(LAB_VENV)/bin/jupyter lab notebooks
+
+# The library's own website, recorded with Chromium for the web audit (README: "Capturing the
+# website"). HEADED=1 shows the browser window, for sites that refuse headless browsers.
+.PHONY: capture
+URL ?=
+capture: venv deps
+	@if [ -z "$(URL)" ]; then echo "Give the site: make capture URL=https://www.mylibrary.org/"; exit 2; fi
+	$(BIN)/python -m lcopia capture $(URL) --data $(DATA) $(if $(HEADED),--headed,)
 
 lint: venv
 	$(BIN)/ruff check lcopia tests scripts benchmarks
