@@ -154,7 +154,7 @@ def test_hars_keep_no_bodies_and_only_the_headers_web_reads(captured: Captured) 
 
 @needs_browser
 def test_web_command_on_the_capture_never_prints_the_canary(captured: Captured) -> None:
-    done = run_cli("web", *map(str, captured.hars))
+    done = run_cli("web", *map(str, sorted(captured.out.iterdir())))  # the manifest too
     assert done.returncode == 0, done.stderr
     assert "what patrons search for" in done.stdout
     for word in captured.manifest["canary"]["term"].split():

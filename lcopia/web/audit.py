@@ -336,11 +336,14 @@ def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
     during the capture, looked for in every third-party request; by default the canary
     terms of the ``lcopia capture`` manifests beside the captures.
     """
+    from lcopia.capture.manifest import MANIFEST_SUFFIX, canaries
+
+    # A capture manifest given with its captures (``lcopia web DIR/*``) is read for its
+    # canary, never as a capture.
+    paths = [p for p in paths if not str(p).endswith(MANIFEST_SUFFIX)]
     if not paths:
         raise UsageError("give at least one HAR capture (FILE.har)")
     if search_terms is None:
-        from lcopia.capture.manifest import canaries
-
         search_terms = canaries(dict.fromkeys(Path(p).parent for p in paths))
     terms = [" ".join(t.casefold().split()) for t in search_terms]
     listing = load_trackers(trackers, overlay=overlay)
