@@ -56,7 +56,11 @@ WATCHDOG_GRACE = 30.0
 """After the budget, how long a stuck browser call may take before the browser is stopped."""
 CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--disable-default-apps", "--mute-audio"]
+                  "--disable-sync", "--disable-default-apps", "--mute-audio", "--no-pings",
+                  "--disable-domain-reliability", "--disable-client-side-phishing-detection",
+                  "--disable-features=OptimizationHints,Translate,MediaRouter,"
+                  "AutofillServerCommunication,CertificateTransparencyComponentUpdater,"
+                  "NetworkTimeServiceQuerying"]
 """No sync, no component or background downloads: the recording holds the site's
 requests, not the browser's own."""
 FAILED = frozenset({"unreachable", "tls_error", "error", "redirect_off_site"})
