@@ -222,7 +222,7 @@ def _add_capture(command: Callable[[str, str, str], argparse.ArgumentParser]) ->
     p.add_argument("--data", dest="capture_data", type=Path, default=None, metavar="FOLDER",
                    help=DATA_HELP)
     p.add_argument("--budget", type=_positive_int, default=180, metavar="SECONDS",
-                   help="total time the capture may take")
+                   help="time the capture may spend on the pages, in all")
     p.add_argument("--page-timeout", type=_positive_int, default=30, metavar="SECONDS",
                    help="longest wait for one page to load and settle")
     p.add_argument("--headed", action="store_true",

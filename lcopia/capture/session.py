@@ -549,8 +549,10 @@ def capture_site(urls: Sequence[str], out: Path, *, search: str | None = None,
     with tempfile.TemporaryDirectory(prefix="lcopia-capture-") as tmp_name:
         tmp = Path(tmp_name)
         try:
-            with watchdog, sync_playwright() as pw:
+            with sync_playwright() as pw:
                 chromium = _launch(pw, exe, headed, flags, clock)
+                clock.start = time.monotonic()  # the budget is for the pages, not the start
+                watchdog.start()
                 try:
                     version = f"Chromium {chromium.version}"
                     agent = _user_agent(chromium)
@@ -578,6 +580,7 @@ def capture_site(urls: Sequence[str], out: Path, *, search: str | None = None,
                             done = run.done
                             har_files += _write_hars(run, out, stamp, version)
                 finally:
+                    watchdog.cancel()
                     chromium.close()
         except LcopiaError:
             raise
@@ -650,11 +653,10 @@ class _Watchdog:
             with contextlib.suppress(psutil.Error):
                 psutil.Process(pid).kill()
 
-    def __enter__(self) -> _Watchdog:
+    def start(self) -> None:
         self.timer.start()
-        return self
 
-    def __exit__(self, *exc: object) -> None:
+    def cancel(self) -> None:
         self.timer.cancel()
 
 
