@@ -341,10 +341,6 @@ class _Pass:
         if first:
             self._wait(max(wait, 0.0), until=lambda: self.bridge.finished
                        or (self.mode == "none" and self.bridge.outcome.popup))
-            if self.mode == "accept" and self.bridge.outcome.accepted:
-                with contextlib.suppress(Exception):
-                    self.page.wait_for_load_state("networkidle",
-                                                  timeout=self.clock.page_ms())
         else:
             self.bridge.pump()
 
@@ -372,6 +368,9 @@ class _Pass:
         loaded = time.monotonic()
         if self.mode == "accept":
             self._consent(first)
+            if first and self.bridge.outcome.accepted:  # run_site visits the page again
+                record.seconds = round(time.monotonic() - began, 2)
+                return record
         if record.outcome == "ok":
             self._settle(record)
         if self.mode == "none":  # detection only: it runs while the page settles
