@@ -27,6 +27,7 @@ help:
 	@echo "make test     install what is needed, then run every check (pytest, nbval, ruff)"
 	@echo "make fuzz     run the fuzzers and property tests with many more examples"
 	@echo "make bench    run the benchmarks (slow; not part of the tests)"
+	@echo "make capture URL=https://www.mylibrary.org/  record the library's pages into $(DATA)/evidence/web/"
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,6 +73,14 @@ lab-env: $(LAB_STAMP)
 
 lab: setup
 	LCOPIA_DATA=$(abspath $(DATA)) $(LAB_VENV)/bin/jupyter lab notebooks
+
+# The library's own website, recorded with Chromium for the web audit (README: "Capturing the
+# website"). HEADED=1 shows the browser window, for sites that refuse headless browsers.
+.PHONY: capture
+URL ?=
+capture: venv deps
+	@if [ -z "$(URL)" ]; then echo "Give the site: make capture URL=https://www.mylibrary.org/"; exit 2; fi
+	$(BIN)/python -m lcopia capture $(URL) --data $(DATA) $(if $(HEADED),--headed,)
 
 lint: venv
 	$(BIN)/ruff check lcopia tests scripts benchmarks

@@ -15,7 +15,7 @@ import os
 import re
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lcopia.errors import FileProblem, InternalError, LcopiaError, UsageError
@@ -165,6 +165,72 @@ def cmd_web(args: argparse.Namespace) -> int:
                              overlay=args.trackers)
     _emit(report.model_dump_json(indent=2) if args.format == "json" else web.web_text(report))
     return 0
+
+
+# ----------------------------------------------------------------------------- capture
+
+
+def cmd_capture(args: argparse.Namespace) -> int:
+    """Drive Chromium over the library's pages; HARs and a manifest into --out."""
+    from lcopia.capture import capture_site
+
+    out = args.out
+    if out is None:
+        from lcopia.project import resolve_data_dir
+
+        out = resolve_data_dir(args.capture_data, parameter="--data").web_captures
+    bar = None
+    if _show_progress(args):
+        from tqdm import tqdm
+
+        bar = tqdm(total=1, unit="page", desc="Capture", file=sys.stderr, leave=False)
+
+    def progress(done: int, total: int, label: str) -> None:
+        if bar is not None:
+            bar.total = max(total, done)
+            bar.n = done
+            bar.set_postfix_str(label, refresh=True)
+
+    try:
+        result = capture_site(args.urls, out, search=args.search, pages=args.pages,
+                              budget=args.budget, page_timeout=args.page_timeout,
+                              headed=args.headed, progress=progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    _emit(result.summary())
+    _emit(f"Next: lcopia web {out}/*.har   (or 'lcopia assess', which reads that folder)")
+    return 0
+
+
+def _add_capture(command: Callable[[str, str, str], argparse.ArgumentParser]) -> None:
+    p = command("capture", "record the library's own pages with Chromium for 'lcopia web'",
+                "  lcopia capture https://www.mylibrary.org/\n"
+                "  lcopia capture https://www.mylibrary.org/ https://catalog.mylibrary.org/ "
+                "--pages 10\n"
+                "  lcopia capture https://www.mylibrary.org/ --out captures --headed\n\n"
+                "Visits the home page, the catalog search (with a made-up search term), a "
+                "result,\nthe login page and a few links, once without touching the cookie "
+                "banner and\nonce accepting it; a fresh browser profile each time. If the "
+                "site refuses\nheadless browsers, add --headed (a visible window).\n")
+    p.add_argument("urls", nargs="+", metavar="URL", help="the library's site, and its "
+                   "catalog's if that is on another address")
+    p.add_argument("--search", metavar="TERM", help="the search term to type (default: a "
+                   "generated harmless term, recorded in the manifest)")
+    p.add_argument("--pages", type=int, default=5, metavar="N",
+                   help="same-site links to visit besides the fixed pages")
+    p.add_argument("--out", type=Path, default=None, metavar="DIR",
+                   help="folder for the HAR files and manifest (default: the project's "
+                   "evidence/web/ folder)")
+    p.add_argument("--data", dest="capture_data", type=Path, default=None, metavar="FOLDER",
+                   help=DATA_HELP)
+    p.add_argument("--budget", type=_positive_int, default=180, metavar="SECONDS",
+                   help="time the capture may spend on the pages, in all")
+    p.add_argument("--page-timeout", type=_positive_int, default=30, metavar="SECONDS",
+                   help="longest wait for one page to load and settle")
+    p.add_argument("--headed", action="store_true",
+                   help="show the browser window (for sites that block headless browsers)")
+    p.set_defaults(func=cmd_capture)
 
 
 # ----------------------------------------------------------------------------- init
@@ -439,6 +505,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "text"], default="text",
                    help="text for people, json for programs")
     p.set_defaults(func=cmd_web)
+
+    _add_capture(command)
 
     p = command("assess", "run every notebook and write the dated report folder",
                 "  lcopia assess\n"

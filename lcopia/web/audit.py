@@ -198,6 +198,7 @@ class _Audit:
 
     who_of: dict[str, Who]
     known_labels: frozenset[str]
+    canaries: list[str] = field(default_factory=list)
     parties: dict[str, _PartyAcc] = field(default_factory=dict)
     issues: dict[tuple[IssueKind, str, PageType], _IssueAcc] = field(default_factory=dict)
     orgs: dict[str, _OrgAcc] = field(default_factory=dict)
@@ -207,6 +208,7 @@ class _Audit:
         if url is None:
             return None
         facts = page_facts(url, page, fp)
+        facts.search_values += [c for c in self.canaries if c not in facts.search_values]
         shown_url = mask_url(url, self.known_labels)
         cookies = CookiesSet()
         first_n = third_n = 0
@@ -319,7 +321,8 @@ class _Audit:
 
 def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
                 trackers: Path | None = None, overlay: Path | None = None,
-                max_bytes: int | None = None, systems: Sequence[System] = ()) -> WebReport:
+                max_bytes: int | None = None, systems: Sequence[System] = (),
+                search_terms: Sequence[str] | None = None) -> WebReport:
     """Audit browser captures: every page, every third party, what each receives, findings,
     and one entry per organization for the risk register.
 
@@ -329,10 +332,20 @@ def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
     project's ``web/trackers.yaml``) adds to it; the vendored tracker database classifies
     the rest. ``systems``: the inventory, to name the contracted system of an organization.
     ``max_bytes``: the size limit per file (default ``lcopia.web.MAX_HAR_BYTES``, read at
-    call time so it stays one setting).
+    call time so it stays one setting). ``search_terms``: terms typed into the catalog
+    during the capture, looked for in every third-party request; by default the canary
+    terms of the ``lcopia capture`` manifests beside the captures.
     """
+    from lcopia.capture.manifest import MANIFEST_SUFFIX, canaries
+
+    # A capture manifest given with its captures (``lcopia web DIR/*``) is read for its
+    # canary, never as a capture.
+    paths = [p for p in paths if not str(p).endswith(MANIFEST_SUFFIX)]
     if not paths:
         raise UsageError("give at least one HAR capture (FILE.har)")
+    if search_terms is None:
+        search_terms = canaries(dict.fromkeys(Path(p).parent for p in paths))
+    terms = [" ".join(t.casefold().split()) for t in search_terms]
     listing = load_trackers(trackers, overlay=overlay)
     db = load_trackerdb()
     limit = _package.MAX_HAR_BYTES if max_bytes is None else max_bytes
@@ -345,7 +358,8 @@ def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
                 if item.party not in fp:
                     hosts_of.setdefault(item.party, set()).add(item.host)
     classifier = Classifier(listing, db)
-    audit = _Audit({d: classifier.domain(h) for d, h in hosts_of.items()}, db.known_labels)
+    audit = _Audit({d: classifier.domain(h) for d, h in hosts_of.items()}, db.known_labels,
+                   [t for t in dict.fromkeys(terms) if len(t) >= 3])
 
     captures = []
     for name, pages, fp, digest in parsed:

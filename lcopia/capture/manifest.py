@@ -1,0 +1,83 @@
+"""The capture manifest: one JSON file beside the HAR files of one capture.
+
+It records what was visited, when, with which browser, what was done about the consent
+banner, the canary search term, and how every page went. Its name ends in
+``.capture.json``, so nothing that reads ``*.har`` takes it for a capture; ``lcopia web``
+reads the canary terms of the manifests beside the captures it audits.
+
+This module imports nothing from Playwright: the web audit uses it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+from lcopia.errors import EvidenceError
+from lcopia.fsio import file_kind_problem
+
+MANIFEST_SUFFIX = ".capture.json"
+FORMAT = "lcopia-capture/1"
+MAX_MANIFEST_BYTES = 1024 * 1024
+MAX_MANIFESTS = 1000
+FIX = ("Delete this file, or capture again with 'lcopia capture'; it is the record of a "
+       "capture, written by lcopia")
+
+
+def write_manifest(path: Path, data: dict) -> None:
+    """Write atomically: a reader never sees half a manifest."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def read_manifest(path: Path) -> dict:
+    """A manifest, bounded and checked; links and special files are refused."""
+    name = str(path)
+    try:
+        st = os.lstat(path)
+    except OSError:
+        raise EvidenceError(name, "cannot be read", "Check the file's permissions") from None
+    why = file_kind_problem(st.st_mode)
+    if why or not stat.S_ISREG(st.st_mode):
+        raise EvidenceError(name, "is not a regular file", FIX)
+    if st.st_size > MAX_MANIFEST_BYTES:
+        raise EvidenceError(name, f"is over {MAX_MANIFEST_BYTES:,} bytes, which a capture "
+                            "manifest never is", FIX)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        raise EvidenceError(name, "cannot be read", "Check the file's permissions") from None
+    with os.fdopen(fd, "rb") as handle:
+        raw = handle.read(MAX_MANIFEST_BYTES + 1)
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise EvidenceError(name, "is not valid JSON", FIX) from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise EvidenceError(name, f"is not an lcopia capture manifest (no format {FORMAT!r})",
+                            FIX)
+    return data
+
+
+def manifests_in(folders: Iterable[Path]) -> list[Path]:
+    """Every capture manifest directly in these folders, sorted, at most MAX_MANIFESTS."""
+    found: set[Path] = set()
+    for folder in folders:
+        if folder.is_dir():
+            found.update(folder.glob("*" + MANIFEST_SUFFIX))
+    return sorted(found)[:MAX_MANIFESTS]
+
+
+def canaries(folders: Iterable[Path]) -> list[str]:
+    """The canary search terms recorded by the captures in these folders."""
+    terms: list[str] = []
+    for path in manifests_in(folders):
+        term = (read_manifest(path).get("canary") or {}).get("term")
+        if isinstance(term, str) and term.strip() and term not in terms:
+            terms.append(term)
+    return terms
