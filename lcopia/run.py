@@ -239,6 +239,8 @@ def _inputs(data: Path, results: Any) -> dict[str, str]:
         for capture in results.web.captures:
             if capture.sha256:
                 found[f"evidence/web/{Path(capture.file).name}"] = capture.sha256
+        for name, digest in results.web.capture_manifests.items():
+            found[f"evidence/web/{name}"] = digest
     if results.web is not None:  # the tracker lists read, hashed from the bytes used
         found.update({f"trackers:{n}": h for n, h in results.web.tracker_files.items()})
     return dict(sorted(found.items()))

@@ -10,6 +10,7 @@ site, one from the command line.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 import random
@@ -316,3 +317,15 @@ def test_web_reads_the_canary_of_a_capture_manifest(tmp_path: Path) -> None:
     (tmp_path / "capture-x.capture.json").write_text(json.dumps(
         {"format": "lcopia-capture/1", "canary": {"term": "Maple  Lantern 4821"}}), "utf-8")
     assert "search_terms" in web.audit_folder(tmp_path).third_parties[0].receives
+
+
+def test_the_web_report_records_the_hash_of_each_capture_manifest_it_read(
+        tmp_path: Path) -> None:
+    """The canary changes what the audit finds, so the run manifest hashes the manifests."""
+    sample = next((Path(__file__).parent.parent / "data" / "evidence" / "web").glob("*.har"))
+    (tmp_path / sample.name).write_bytes(sample.read_bytes())
+    raw = json.dumps({"format": "lcopia-capture/1", "canary": {"term": "maple lantern 4821"}})
+    (tmp_path / "capture-x.capture.json").write_text(raw, "utf-8")
+    report = web.audit_folder(tmp_path)
+    assert report.capture_manifests == {
+        "capture-x.capture.json": hashlib.sha256(raw.encode()).hexdigest()}

@@ -8,12 +8,11 @@ consent banner and once accepting it (DuckDuckGo's autoconsent, vendored in
 
 Modules: ``session`` drives the browser; ``consent`` bridges autoconsent; ``links`` picks
 the pages; ``har`` cuts and strips the recording; ``canary`` makes the search term;
-``manifest`` writes and reads the record (without Playwright, for ``lcopia web``);
+the manifest (the record ``lcopia web`` reads) is ``lcopia.web.capture_manifest``;
 ``refresh`` updates the vendored autoconsent snapshot.
 """
 
 from lcopia.capture.canary import canary_term
-from lcopia.capture.manifest import MANIFEST_SUFFIX, canaries, read_manifest
 from lcopia.capture.session import (
     DEFAULT_BUDGET,
     DEFAULT_PAGE_TIMEOUT,
@@ -24,6 +23,7 @@ from lcopia.capture.session import (
     PassRecord,
     capture_site,
 )
+from lcopia.web.capture_manifest import MANIFEST_SUFFIX, canaries, read_manifest
 
 __all__ = [
     "DEFAULT_BUDGET", "DEFAULT_PAGES", "DEFAULT_PAGE_TIMEOUT", "MANIFEST_SUFFIX",

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from lcopia import __version__
 from lcopia.capture import consent as consent_mod
 from lcopia.capture.canary import canary_term, check_term
 from lcopia.capture.har import split_recording
@@ -39,8 +40,9 @@ from lcopia.capture.links import (
     site_of,
     web_address,
 )
-from lcopia.capture.manifest import FORMAT, MANIFEST_SUFFIX, write_manifest
 from lcopia.errors import LcopiaError, UsageError
+from lcopia.run_guard import find_browser
+from lcopia.web.capture_manifest import FORMAT, MANIFEST_SUFFIX, write_manifest
 
 DEFAULT_BUDGET = 180.0
 DEFAULT_PAGE_TIMEOUT = 30.0
@@ -157,8 +159,6 @@ def _import_playwright() -> Any:
 
 
 def _browser_path(browser: str | None) -> str:
-    from lcopia.run_guard import find_browser
-
     path = browser or find_browser()
     if not path or not Path(path).is_file():
         raise UsageError("no Chromium found: install it (Debian/Ubuntu: sudo apt-get install "
@@ -526,7 +526,6 @@ def capture_site(urls: Sequence[str], out: Path, *, search: str | None = None,
     stopped: str | None = None
     per_pass = len(addresses) * (4 + pages)
     manifest_path = out / f"capture-{stamp}{MANIFEST_SUFFIX}"
-    from lcopia import __version__
 
     def manifest() -> dict[str, Any]:
         return {
@@ -691,7 +690,6 @@ def _user_agent(chromium: Any) -> str | None:
 
 def _write_hars(run: _Pass, out: Path, stamp: str, version: str) -> list[Path]:
     """Split the pass's recording into one HAR per page; a page with no request is none."""
-    from lcopia import __version__
 
     if not run.recording.is_file() or not run.steps:
         for r in run.record.pages:

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import lcopia.web as _package
 from lcopia.errors import UsageError
 from lcopia.models import System
+from lcopia.web.capture_manifest import MANIFEST_SUFFIX, canary_sources
 from lcopia.web.classify import UNKNOWN_ORGANISATION, Classifier, Who, harm_order
 from lcopia.web.domains import match_system, normalise_domain, registrable_domain
 from lcopia.web.har import Page, check_depth, page_url, parse_entries, read_json
@@ -336,15 +337,14 @@ def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
     during the capture, looked for in every third-party request; by default the canary
     terms of the ``lcopia capture`` manifests beside the captures.
     """
-    from lcopia.capture.manifest import MANIFEST_SUFFIX, canaries
-
     # A capture manifest given with its captures (``lcopia web DIR/*``) is read for its
     # canary, never as a capture.
     paths = [p for p in paths if not str(p).endswith(MANIFEST_SUFFIX)]
     if not paths:
         raise UsageError("give at least one HAR capture (FILE.har)")
+    manifests: dict[str, str] = {}
     if search_terms is None:
-        search_terms = canaries(dict.fromkeys(Path(p).parent for p in paths))
+        search_terms, manifests = canary_sources(dict.fromkeys(Path(p).parent for p in paths))
     terms = [" ".join(t.casefold().split()) for t in search_terms]
     listing = load_trackers(trackers, overlay=overlay)
     db = load_trackerdb()
@@ -370,6 +370,7 @@ def audit_files(paths: list[Path], *, first_party: list[str] | None = None,
                      third_parties=audit.third_parties(), issues=audit.findings(),
                      organisations=audit.organisations(systems),
                      tracker_files={**listing.files, SNAPSHOT_NAME: db.sha256},
+                     capture_manifests=manifests,
                      warnings=warnings)
 
 

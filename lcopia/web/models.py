@@ -196,4 +196,7 @@ class WebReport(_Model):
         [], description="One entry per organization, highest rank first (rubric W2, W3).")
     tracker_files: dict[str, str] = Field(
         {}, description="sha256 of each tracker list file read, by name.")
+    capture_manifests: dict[str, str] = Field(
+        {}, description="sha256 of each capture manifest whose canary search term was "
+        "looked for, by file name.")
     warnings: list[str] = Field([], description="Plain-text warnings (no capture values).")

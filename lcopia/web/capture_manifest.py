@@ -5,11 +5,13 @@ banner, the canary search term, and how every page went. Its name ends in
 ``.capture.json``, so nothing that reads ``*.har`` takes it for a capture; ``lcopia web``
 reads the canary terms of the manifests beside the captures it audits.
 
-This module imports nothing from Playwright: the web audit uses it.
+It lives in ``lcopia.web`` and imports nothing from Playwright: the capture writes it, the
+web audit reads it, and reading it must not start a browser library.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
@@ -36,6 +38,12 @@ def write_manifest(path: Path, data: dict) -> None:
 
 def read_manifest(path: Path) -> dict:
     """A manifest, bounded and checked; links and special files are refused."""
+    return read_manifest_bytes(path)[0]
+
+
+def read_manifest_bytes(path: Path) -> tuple[dict, str]:
+    """A manifest and the sha256 of the bytes read (the run manifest records what was
+    actually read)."""
     name = str(path)
     try:
         st = os.lstat(path)
@@ -61,7 +69,7 @@ def read_manifest(path: Path) -> dict:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise EvidenceError(name, f"is not an lcopia capture manifest (no format {FORMAT!r})",
                             FIX)
-    return data
+    return data, hashlib.sha256(raw).hexdigest()
 
 
 def manifests_in(folders: Iterable[Path]) -> list[Path]:
@@ -75,9 +83,19 @@ def manifests_in(folders: Iterable[Path]) -> list[Path]:
 
 def canaries(folders: Iterable[Path]) -> list[str]:
     """The canary search terms recorded by the captures in these folders."""
+    return canary_sources(folders)[0]
+
+
+def canary_sources(folders: Iterable[Path]) -> tuple[list[str], dict[str, str]]:
+    """The canary search terms of the captures in these folders, and the sha256 of each
+    manifest read, by file name (the canary changes what the audit finds, so a run records
+    which manifests it used)."""
     terms: list[str] = []
+    hashes: dict[str, str] = {}
     for path in manifests_in(folders):
-        term = (read_manifest(path).get("canary") or {}).get("term")
+        data, digest = read_manifest_bytes(path)
+        hashes[path.name] = digest
+        term = (data.get("canary") or {}).get("term")
         if isinstance(term, str) and term.strip() and term not in terms:
             terms.append(term)
-    return terms
+    return terms, hashes
