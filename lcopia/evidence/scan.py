@@ -49,7 +49,7 @@ from lcopia.evidence.detectors import (
     RULES,
     BarcodeConfig,
 )
-from lcopia.evidence.kanon import Counter, Encoder, classes_from_pairs, rows_in
+from lcopia.evidence.kanon import Counted, Counter, Encoder, rows_in
 from lcopia.evidence.models import (
     Claims,
     ColumnScan,
@@ -65,15 +65,18 @@ from lcopia.wording import plural
 #: Used only when no data folder is given or its policy/scales.yaml is absent; the policy
 #: file's ``evidence:`` section is the authority.
 FALLBACK_DEFAULTS: dict[str, int] = {"k_anonymity": 5, "l_diversity": 2, "sample_rows": 10_000}
-CHUNK_ROWS = 131_072  # rows per chunk when streaming: large enough to amortise kernel calls
+#: Rows per chunk when streaming. Everything held per chunk (two pieces in flight, their
+#: dictionary codes, masks) scales with it: 32k rows of the 231 MiB benchmark file are about
+#: 8 MiB of text, and going from 131k to 32k rows took the scan's peak down by ~60 MiB.
+CHUNK_ROWS = 32_768
 #: The sample of each column is its first ``sample_rows`` non-empty values within this many
 #: first rows, whichever way the file is read (so both ways reach the same verdicts).
 SAMPLE_WINDOW_ROWS = 131_072
-#: Files up to this size are read whole: pyarrow parses a CSV on every core at once, and a
-#: column is checked in one pass instead of one per chunk (about 2x faster on 1M rows). A
-#: whole read peaks at about 4x the file's size (860-960 MiB for the 231 MiB benchmark
-#: file, against 710-800 MiB streamed), so larger files are streamed.
-IN_MEMORY_MAX_BYTES = 512 << 20
+#: Files up to this size are read whole (pyarrow parses on every core at once); larger ones
+#: are streamed. A whole read peaks at about 4x the file's size (860-960 MiB for the 231 MiB
+#: benchmark file) against the budget of min(1.5x the file, 512 MiB) for the whole process,
+#: so only small files, where the interpreter and libraries dominate, are read whole.
+IN_MEMORY_MAX_BYTES = 8 << 20
 OPEN_COLUMN_HINTS = ("checkin", "check_in", "returned", "return_date", "return_time",
                      "date_returned", "xact_finish", "end_time", "session_end", "logout")
 CONTROL_STATISTICS = "statistics_non_identifying"
@@ -195,7 +198,15 @@ def _window(pieces: Iterator[pa.Table], rows: int
         if seen >= rows:
             break
     window = pa.concat_tables(buffered).slice(0, rows) if buffered else None
-    return window, buffered[0].num_rows if buffered else 0, itertools.chain(buffered, pieces)
+    return window, buffered[0].num_rows if buffered else 0, _drain(buffered, pieces)
+
+
+def _drain(buffered: list[pa.Table], rest: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    """The buffered pieces, each dropped from the buffer as it is handed out, then the rest."""
+    buffered.reverse()
+    while buffered:
+        yield buffered.pop()
+    yield from rest
 
 
 def _resolve(option: str, name: str | None, columns: list[str]) -> str | None:
@@ -273,6 +284,14 @@ def _coarsen(arr: pa.Array | pa.ChunkedArray, grain: str) -> pa.Array:
     return dates.cast(pa.string())
 
 
+def _distinct(codes: np.ndarray, size: int) -> int:
+    """How many distinct non-zero codes (codes are dense below ``size``): a bitmap, not a sort."""
+    seen = np.zeros(size, dtype=bool)
+    seen[codes] = True
+    seen[0] = False
+    return int(np.count_nonzero(seen))
+
+
 @dataclass
 class _People:
     """Per-person counts over the quasi-identifiers (E1): people, not rows."""
@@ -282,39 +301,39 @@ class _People:
     below_k: int
     k_min: int
     rows_tied: int
-    class_codes: np.ndarray
-    pair_class: np.ndarray  # for each (class, person) pair: its class's index
-    persons: np.ndarray  # for each pair: the person's code (0 = no key in that row)
+    classes: int
+    people_per: np.ndarray  # for each class: how many (class, person) pairs it holds
+    persons: np.ndarray  # for each pair, in class order: the person's code (0 = no key)
+    size: int  # codes of the person column are below this
 
     def below(self, classes: np.ndarray) -> int:
         """How many people sit in any of the classes selected by a boolean mask."""
         if not len(self.persons):
             return 0
-        hit = classes[self.pair_class] & (self.persons > 0)
-        return len(np.unique(self.persons[hit]))
+        hit = np.repeat(classes, self.people_per)
+        return _distinct(self.persons[hit], self.size)
 
 
-def _people(pacc: Counter, q: int, sizes: list[int], k: int) -> _People:
+def _people(pairs: Counted, q: int, k: int) -> _People:
     """People per class from the distinct (quasi..., person) pairs, sorted by class.
 
     Each class is one run of pairs; its length is how many people share those values. A person
     is unique when some class of theirs holds only them; a row is tied to one person when its
     class holds one person.
     """
-    pairs, counts = pacc.result()
-    codes, _rows, people_per = classes_from_pairs(pairs, counts, q, sizes)
-    pair_class = np.repeat(np.arange(len(people_per)), people_per)
-    persons = pairs[:, q]
-    in_class = people_per[pair_class]
+    _starts, _rows, people_per = pairs.runs(q)
+    persons = pairs.column(q)
+    size = pairs.sizes[q]
+    in_class = np.repeat(people_per, people_per)
     keyed = persons > 0
     alone = keyed & (in_class == 1)
     return _People(
-        people=len(np.unique(persons[keyed])),
-        unique=len(np.unique(persons[alone])),
-        below_k=len(np.unique(persons[keyed & (in_class < k)])),
+        people=_distinct(persons[keyed], size),
+        unique=_distinct(persons[alone], size),
+        below_k=_distinct(persons[keyed & (in_class < k)], size),
         k_min=int(people_per.min()) if len(people_per) else 0,
-        rows_tied=int(counts[alone].sum()),
-        class_codes=codes, pair_class=pair_class, persons=persons)
+        rows_tied=int(pairs.counts[alone].sum()),
+        classes=len(people_per), people_per=people_per, persons=persons, size=size)
 
 
 # ----------------------------------------------------------------------------- one file
@@ -387,6 +406,7 @@ def scan_file(path: Path, options: ScanOptions | None = None, **fields: Any) -> 
     chunks so memory stays bounded. Both give the same report.
     """
     opts = replace(options, **fields) if options is not None else ScanOptions(**fields)
+    lean_memory_pool()
     src = open_source(path, opts.display or str(path))
     try:
         size = path.stat().st_size
@@ -399,6 +419,27 @@ def scan_file(path: Path, options: ScanOptions | None = None, **fields: Any) -> 
         src.encoding = "cp1252"
         src.notes.append("read as cp1252 text (the file is not valid UTF-8)")
         return _scan_guarded(src, opts, in_memory)
+
+
+_POOL_SET: list[bool] = []
+
+
+def lean_memory_pool() -> None:
+    """Make pyarrow allocate with jemalloc and hand freed pages back at once, if it can.
+
+    Streaming allocates and frees a chunk's buffers over and over; pyarrow's default pool
+    (mimalloc in the wheels) keeps freed pages, and with jemalloc at decay 0 the benchmark
+    scan peaked 30-60 MiB lower (tested with every pool). Set once per process.
+    """
+    if _POOL_SET:
+        return
+    _POOL_SET.append(True)
+    try:
+        pool = pa.jemalloc_memory_pool()
+        pa.jemalloc_set_decay_ms(0)
+    except (NotImplementedError, pa.ArrowNotImplementedError, AttributeError):
+        return  # a pyarrow built without jemalloc: its default pool is fine, only larger
+    pa.set_memory_pool(pool)
 
 
 def _scan_guarded(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
@@ -560,6 +601,7 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
             if first is not None and c not in maybe_grouped and not (
                     quasi_given is None and verdicts[c].kind in QUASI_KINDS):
                 early[c] = check(c, first.column(c))
+        del samples, window  # the sampling window holds a piece's worth of rows: let it go
         notes = list(src.notes)
         if count_column is None:
             counts = [c for c in cols if verdicts[c].kind == "count"]
@@ -612,8 +654,12 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
 
         # unweighted, the classes follow from the (class, sensitive value) pairs: one count
         derive_classes = lacc is not None and count_column is None
-        for piece in itertools.chain([first] if first is not None else [], pieces):
-            jobs = first_jobs if piece is first and first_jobs is not None else start(piece)
+        head = [first] if first is not None else []
+        first = None  # held by ``head`` only until the loop takes it: at most two pieces live
+        for piece in itertools.chain(head, pieces):
+            head.clear()
+            jobs = first_jobs if first_jobs is not None else start(piece)
+            first_jobs = None
             rows += piece.num_rows
             futures = {c: check(c, piece.column(c)) for c in order
                        if c not in hashed and c not in early}
@@ -649,14 +695,15 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
             in_flight.update(futures)
         # the classes are final once every piece is counted: derive them here, while the
         # pool still checks the last piece's columns
-        classes = None
+        classes: tuple[Counted | None, np.ndarray, np.ndarray | None] | None = None
         if acc is not None:
             if derive_classes and lacc is not None:
-                classes = classes_from_pairs(*lacc.result(), len(qi),
-                                              [encoder.size(c) for c in qi])
+                _starts, class_sizes, class_distinct = lacc.counted().runs(len(qi))
+                classes = (None, class_sizes, class_distinct)
             else:
-                classes = (*acc.result(), None)
-        people = _people(pacc, len(qi), [encoder.size(c) for c in qi], k) if pacc else None
+                counted = acc.counted()
+                classes = (counted, counted.counts, None)
+        people = _people(pacc.counted(), len(qi), k) if pacc else None
         collect()
 
     columns: list[ColumnScan] = []
@@ -701,9 +748,9 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
         scan.notes.append(f"{plural(src.rows_skipped, 'row')} had a different number of "
                           "fields than the header and were skipped")
 
-    class_codes = class_counts = distinct = None
+    class_counted = class_counts = distinct = None
     if classes is not None:
-        class_codes, class_counts, distinct = classes
+        class_counted, class_counts, distinct = classes
         sizes = class_counts[class_counts > 0]
         if len(sizes):
             scan.k_min = int(sizes.min())
@@ -715,21 +762,23 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
                           "not computed")
     if count_column is not None:
         scan.small_cells, scan.cells = small_cells, cells
-    if lacc is not None and class_codes is not None and class_counts is not None:
+    if lacc is not None and class_counts is not None:
         scan.l_target = l_target
-        if distinct is None:  # weighted classes: l-diversity from the pairs of filled cells
-            pairs, _ = lacc.result()
+        if distinct is None and class_counted is not None:
+            # weighted classes: l-diversity from the pairs of filled cells
+            pairs = lacc.counted()
             sizes_q = [encoder.size(c) for c in qi]
-            classes, distinct_w = Counter._unique(pairs[:, :len(qi)], sizes_q, None)
+            starts, _sums, distinct_w = pairs.runs(len(qi))
             if len(pairs):
                 scan.l_diversity = int(distinct_w.min())
-                short = classes[distinct_w < l_target]
+                short_at = starts[distinct_w < l_target]
                 scan.records_below_l = int(class_counts[rows_in(
-                    class_codes, short, sizes_q)].sum()) if len(short) else 0
-        elif len(distinct):
+                    class_counted.matrix(), pairs.take(short_at).matrix()[:, :len(qi)], sizes_q)
+                ].sum()) if len(short_at) else 0
+        elif distinct is not None and len(distinct):
             scan.l_diversity = int(distinct.min())
             scan.records_below_l = int(class_counts[distinct < l_target].sum())
-            if people is not None and len(people.class_codes) == len(distinct):
+            if people is not None and people.classes == len(distinct):
                 scan.people_below_l = people.below(distinct < l_target)
     if person is not None:
         scan.person_key = person
