@@ -244,6 +244,7 @@ class Counter:
             keys = np.concatenate([_rekey(p.keys, p.sizes, sizes) for p in self.parts
                                    if p.keys is not None])
             counts = np.concatenate([p.counts for p in self.parts])
+            self.parts = []  # the parts are copied: let them go before sorting
             order = np.argsort(keys, kind="stable")
             keys = keys[order]
             counts = counts[order]
@@ -256,6 +257,7 @@ class Counter:
         else:
             matrix = np.concatenate([p.matrix() for p in self.parts])
             counts = np.concatenate([p.counts for p in self.parts])
+            self.parts = []
             rows, total = self._unique_rows(matrix, counts)
             merged = Counted(None, rows, total, sizes)
         self.parts = [merged]

@@ -5,17 +5,20 @@ masked example), whether a file that claims to be statistics or de-identified ca
 patron out (k-anonymity, unique records, small cells, l-diversity), and whether rows are kept
 past the flow's retention (open loans excluded).
 
-Design for size: a file up to ``IN_MEMORY_MAX_BYTES`` is read whole with pyarrow's
-multithreaded CSV reader; a larger one is streamed in chunks in bounded memory
-(:mod:`lcopia.evidence.tables`). Both give the same report (a test proves it): the first
+Design for size: the whole process must stay under min(1.5x the file, 512 MiB), so only a
+small file (up to ``IN_MEMORY_MAX_BYTES``) is read whole; any other is streamed in chunks of
+``CHUNK_ROWS`` rows, parsed one chunk ahead on its own thread, with at most two chunks being
+checked at once (:mod:`lcopia.evidence.tables`). Both give the same report (tests prove it,
+down to chunks of one row): the first
 ``sample_rows`` non-empty values of each column are classified with every pattern, and the
 winning kind is then confirmed on every row with vectorised checks, on distinct values when
 values repeat (names, e-mails) and straight on the bytes for fixed-width barcodes and
 timestamps. Columns the sample did not call identifying are still screened on every row for
 checkable identifiers (e-mail, phone, SSN, card number), behind byte-level pre-filters, so a
 single leaked value far past the sample is found. Equivalence classes are counted on integer
-codes of dictionary-encoded columns, merged chunk by chunk (memory grows with the number of
-classes, never with rows times columns). A thread pool checks columns while the main thread
+codes of dictionary-encoded columns, packed into one int64 a tuple and merged every
+``COUNT_ROWS`` rows (memory grows with the number of distinct tuples, 16 bytes each, never
+with rows times columns). A thread pool checks columns while the main thread
 classifies and counts: pyarrow and numpy kernels release the GIL.
 
 Privacy of the output: reports carry counts, shares, column names (from the file header) and
@@ -780,10 +783,16 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
             if derive_classes and lacc is not None:
                 _starts, class_sizes, class_distinct = lacc.counted().runs(len(qi))
                 classes = (None, class_sizes, class_distinct)
+                lacc.parts = []  # only the class sizes are read from here on
             else:
                 counted = acc.counted()
-                classes = (counted, counted.counts, None)
+                # weighted l-diversity needs the classes themselves; otherwise their sizes do
+                classes = (counted if lacc is not None else None, counted.counts, None)
+                del counted
+            acc.parts = []
         people = _people(pacc.counted(), len(qi), k) if pacc else None
+        if pacc is not None:
+            pacc.parts = []
         collect()
 
     columns: list[ColumnScan] = []
