@@ -116,7 +116,7 @@ class Counted:
             return self.codes[:, j]
         below = int(np.prod([float(x) for x in self.sizes[j + 1:]])) if j + 1 < len(
             self.sizes) else 1
-        return (self.keys // below) % self.sizes[j]
+        return (self.keys // below if below > 1 else self.keys) % self.sizes[j]
 
     def runs(self, q: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(first index, summed count, length) of each run sharing the first ``q`` codes."""
@@ -124,16 +124,21 @@ class Counted:
         if n == 0:
             empty = np.zeros(0, dtype=np.int64)
             return empty, empty, empty
-        new = np.ones(n, dtype=bool)
+        starts = self.run_starts(q)
+        return starts, np.add.reduceat(self.counts, starts), np.diff(np.append(starts, n))
+
+    def run_starts(self, q: int) -> np.ndarray:
+        """First index of each run sharing the first ``q`` codes (needs at least one tuple)."""
+        new = np.ones(len(self.counts), dtype=bool)
         if self.keys is not None:
             prefix = self.keys // int(np.prod(self.sizes[q:], dtype=np.int64))
-            new[1:] = prefix[1:] != prefix[:-1]
+            np.not_equal(prefix[1:], prefix[:-1], out=new[1:])
+            del prefix
         else:
             assert self.codes is not None
             head = self.codes[:, :q]
             new[1:] = np.any(head[1:] != head[:-1], axis=1)
-        starts = np.flatnonzero(new)
-        return starts, np.add.reduceat(self.counts, starts), np.diff(np.append(starts, n))
+        return np.flatnonzero(new)
 
 
 def _decode(keys: np.ndarray, sizes: list[int]) -> np.ndarray:

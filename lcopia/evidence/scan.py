@@ -377,19 +377,27 @@ def _people(pairs: Counted, q: int, k: int) -> _People:
 
     Each class is one run of pairs; its length is how many people share those values. A person
     is unique when some class of theirs holds only them; a row is tied to one person when its
-    class holds one person.
+    class holds one person. Written to hold few pair-sized arrays at once: this runs at the end
+    of a scan, when the counted pairs are largest.
     """
-    _starts, _rows, people_per = pairs.runs(q)
-    persons = pairs.column(q)
     size = pairs.sizes[q]
+    n = len(pairs.counts)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return _People(0, 0, 0, 0, 0, 0, empty, empty, size)
+    people_per = np.diff(np.append(pairs.run_starts(q), n))
+    persons = pairs.column(q)
     in_class = np.repeat(people_per, people_per)
     keyed = persons > 0
-    alone = keyed & (in_class == 1)
+    below = keyed & (in_class < k)
+    below_k = _distinct(persons[below], size)
+    alone = np.logical_and(keyed, in_class == 1, out=below)
+    del in_class
     return _People(
         people=_distinct(persons[keyed], size),
         unique=_distinct(persons[alone], size),
-        below_k=_distinct(persons[keyed & (in_class < k)], size),
-        k_min=int(people_per.min()) if len(people_per) else 0,
+        below_k=below_k,
+        k_min=int(people_per.min()),
         rows_tied=int(pairs.counts[alone].sum()),
         classes=len(people_per), people_per=people_per, persons=persons, size=size)
 
