@@ -5,17 +5,20 @@ masked example), whether a file that claims to be statistics or de-identified ca
 patron out (k-anonymity, unique records, small cells, l-diversity), and whether rows are kept
 past the flow's retention (open loans excluded).
 
-Design for size: a file up to ``IN_MEMORY_MAX_BYTES`` is read whole with pyarrow's
-multithreaded CSV reader; a larger one is streamed in chunks in bounded memory
-(:mod:`lcopia.evidence.tables`). Both give the same report (a test proves it): the first
+Design for size: the whole process must stay under min(1.5x the file, 512 MiB), so only a
+small file (up to ``IN_MEMORY_MAX_BYTES``) is read whole; any other is streamed in chunks of
+``CHUNK_ROWS`` rows, parsed one chunk ahead on its own thread, with at most two chunks being
+checked at once (:mod:`lcopia.evidence.tables`). Both give the same report (tests prove it,
+down to chunks of one row): the first
 ``sample_rows`` non-empty values of each column are classified with every pattern, and the
 winning kind is then confirmed on every row with vectorised checks, on distinct values when
 values repeat (names, e-mails) and straight on the bytes for fixed-width barcodes and
 timestamps. Columns the sample did not call identifying are still screened on every row for
 checkable identifiers (e-mail, phone, SSN, card number), behind byte-level pre-filters, so a
 single leaked value far past the sample is found. Equivalence classes are counted on integer
-codes of dictionary-encoded columns, merged chunk by chunk (memory grows with the number of
-classes, never with rows times columns). A thread pool checks columns while the main thread
+codes of dictionary-encoded columns, packed into one int64 a tuple and merged every
+``COUNT_ROWS`` rows (memory grows with the number of distinct tuples, 16 bytes each, never
+with rows times columns). A thread pool checks columns while the main thread
 classifies and counts: pyarrow and numpy kernels release the GIL.
 
 Privacy of the output: reports carry counts, shares, column names (from the file header) and
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import queue
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -49,7 +53,7 @@ from lcopia.evidence.detectors import (
     RULES,
     BarcodeConfig,
 )
-from lcopia.evidence.kanon import Counter, Encoder, classes_from_pairs, rows_in
+from lcopia.evidence.kanon import Counted, Counter, Encoder, rows_in
 from lcopia.evidence.models import (
     Claims,
     ColumnScan,
@@ -65,15 +69,22 @@ from lcopia.wording import plural
 #: Used only when no data folder is given or its policy/scales.yaml is absent; the policy
 #: file's ``evidence:`` section is the authority.
 FALLBACK_DEFAULTS: dict[str, int] = {"k_anonymity": 5, "l_diversity": 2, "sample_rows": 10_000}
-CHUNK_ROWS = 131_072  # rows per chunk when streaming: large enough to amortise kernel calls
+#: Rows per chunk when streaming. Everything held per chunk (two pieces in flight, their
+#: dictionary codes, masks) scales with it: 32k rows of the 231 MiB benchmark file are about
+#: 8 MiB of text, and going from 131k to 32k rows took the scan's peak down by ~60 MiB.
+CHUNK_ROWS = 32_768
+#: Rows whose quasi-identifier columns are encoded and counted together: each encoding looks
+#: a column's new values up in its whole dictionary so far, so doing it every 128k rows
+#: rather than every chunk cut that cost 4x (0.65 s to 0.17 s on the benchmark file).
+COUNT_ROWS = 131_072
 #: The sample of each column is its first ``sample_rows`` non-empty values within this many
 #: first rows, whichever way the file is read (so both ways reach the same verdicts).
 SAMPLE_WINDOW_ROWS = 131_072
-#: Files up to this size are read whole: pyarrow parses a CSV on every core at once, and a
-#: column is checked in one pass instead of one per chunk (about 2x faster on 1M rows). A
-#: whole read peaks at about 4x the file's size (860-960 MiB for the 231 MiB benchmark
-#: file, against 710-800 MiB streamed), so larger files are streamed.
-IN_MEMORY_MAX_BYTES = 512 << 20
+#: Files up to this size are read whole (pyarrow parses on every core at once); larger ones
+#: are streamed. A whole read peaks at about 4x the file's size (860-960 MiB for the 231 MiB
+#: benchmark file) against the budget of min(1.5x the file, 512 MiB) for the whole process,
+#: so only small files, where the interpreter and libraries dominate, are read whole.
+IN_MEMORY_MAX_BYTES = 8 << 20
 OPEN_COLUMN_HINTS = ("checkin", "check_in", "returned", "return_date", "return_time",
                      "date_returned", "xact_finish", "end_time", "session_end", "logout")
 CONTROL_STATISTICS = "statistics_non_identifying"
@@ -170,10 +181,60 @@ def _chunks(src: Source, chunk_rows: int) -> Iterator[pa.Table]:
         yield pa.Table.from_batches(pending, schema=schema)
 
 
+_DONE = object()
+
+
+def _read_ahead(pieces: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    """Pieces parsed (and hashed) one ahead on their own thread, at most one waiting.
+
+    Streaming parses one block at a time on whichever thread asks for it; reading ahead lets
+    the next piece's parsing overlap this piece's checks and counting, for one piece's memory.
+    Errors (an unreadable file, a retry in another encoding) are raised here, in order.
+    """
+    handoff: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def put(item: object) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for piece in pieces:
+                if not put(piece):
+                    return
+            put(_DONE)
+        except BaseException as exc:  # handed to the reading thread, which raises it
+            put(exc)
+        finally:
+            close = getattr(pieces, "close", None)
+            if close is not None:
+                close()  # the file is closed by the thread that read it
+
+    reader = threading.Thread(target=produce, name="lcopia-read-ahead", daemon=True)
+    reader.start()
+    try:
+        while True:
+            item = handoff.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield cast(pa.Table, item)
+    finally:
+        stop.set()
+        reader.join()
+
+
 def _pieces(src: Source, in_memory: bool, chunk_rows: int) -> Iterator[pa.Table]:
     """The file as tables: one whole table, or ``chunk_rows``-sized chunks when streaming."""
     if not in_memory:
-        yield from _chunks(src, chunk_rows)
+        yield from _read_ahead(_chunks(src, chunk_rows))
         return
     table = src.read_table()
     if table.num_rows:
@@ -195,7 +256,15 @@ def _window(pieces: Iterator[pa.Table], rows: int
         if seen >= rows:
             break
     window = pa.concat_tables(buffered).slice(0, rows) if buffered else None
-    return window, buffered[0].num_rows if buffered else 0, itertools.chain(buffered, pieces)
+    return window, buffered[0].num_rows if buffered else 0, _drain(buffered, pieces)
+
+
+def _drain(buffered: list[pa.Table], rest: Iterator[pa.Table]) -> Iterator[pa.Table]:
+    """The buffered pieces, each dropped from the buffer as it is handed out, then the rest."""
+    buffered.reverse()
+    while buffered:
+        yield buffered.pop()
+    yield from rest
 
 
 def _resolve(option: str, name: str | None, columns: list[str]) -> str | None:
@@ -273,6 +342,14 @@ def _coarsen(arr: pa.Array | pa.ChunkedArray, grain: str) -> pa.Array:
     return dates.cast(pa.string())
 
 
+def _distinct(codes: np.ndarray, size: int) -> int:
+    """How many distinct non-zero codes (codes are dense below ``size``): a bitmap, not a sort."""
+    seen = np.zeros(size, dtype=bool)
+    seen[codes] = True
+    seen[0] = False
+    return int(np.count_nonzero(seen))
+
+
 @dataclass
 class _People:
     """Per-person counts over the quasi-identifiers (E1): people, not rows."""
@@ -282,39 +359,47 @@ class _People:
     below_k: int
     k_min: int
     rows_tied: int
-    class_codes: np.ndarray
-    pair_class: np.ndarray  # for each (class, person) pair: its class's index
-    persons: np.ndarray  # for each pair: the person's code (0 = no key in that row)
+    classes: int
+    people_per: np.ndarray  # for each class: how many (class, person) pairs it holds
+    persons: np.ndarray  # for each pair, in class order: the person's code (0 = no key)
+    size: int  # codes of the person column are below this
 
     def below(self, classes: np.ndarray) -> int:
         """How many people sit in any of the classes selected by a boolean mask."""
         if not len(self.persons):
             return 0
-        hit = classes[self.pair_class] & (self.persons > 0)
-        return len(np.unique(self.persons[hit]))
+        hit = np.repeat(classes, self.people_per)
+        return _distinct(self.persons[hit], self.size)
 
 
-def _people(pacc: Counter, q: int, sizes: list[int], k: int) -> _People:
+def _people(pairs: Counted, q: int, k: int) -> _People:
     """People per class from the distinct (quasi..., person) pairs, sorted by class.
 
     Each class is one run of pairs; its length is how many people share those values. A person
     is unique when some class of theirs holds only them; a row is tied to one person when its
-    class holds one person.
+    class holds one person. Written to hold few pair-sized arrays at once: this runs at the end
+    of a scan, when the counted pairs are largest.
     """
-    pairs, counts = pacc.result()
-    codes, _rows, people_per = classes_from_pairs(pairs, counts, q, sizes)
-    pair_class = np.repeat(np.arange(len(people_per)), people_per)
-    persons = pairs[:, q]
-    in_class = people_per[pair_class]
+    size = pairs.sizes[q]
+    n = len(pairs.counts)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return _People(0, 0, 0, 0, 0, 0, empty, empty, size)
+    people_per = np.diff(np.append(pairs.run_starts(q), n))
+    persons = pairs.column(q)
+    in_class = np.repeat(people_per, people_per)
     keyed = persons > 0
-    alone = keyed & (in_class == 1)
+    below = keyed & (in_class < k)
+    below_k = _distinct(persons[below], size)
+    alone = np.logical_and(keyed, in_class == 1, out=below)
+    del in_class
     return _People(
-        people=len(np.unique(persons[keyed])),
-        unique=len(np.unique(persons[alone])),
-        below_k=len(np.unique(persons[keyed & (in_class < k)])),
-        k_min=int(people_per.min()) if len(people_per) else 0,
-        rows_tied=int(counts[alone].sum()),
-        class_codes=codes, pair_class=pair_class, persons=persons)
+        people=_distinct(persons[keyed], size),
+        unique=_distinct(persons[alone], size),
+        below_k=below_k,
+        k_min=int(people_per.min()),
+        rows_tied=int(pairs.counts[alone].sum()),
+        classes=len(people_per), people_per=people_per, persons=persons, size=size)
 
 
 # ----------------------------------------------------------------------------- one file
@@ -387,6 +472,7 @@ def scan_file(path: Path, options: ScanOptions | None = None, **fields: Any) -> 
     chunks so memory stays bounded. Both give the same report.
     """
     opts = replace(options, **fields) if options is not None else ScanOptions(**fields)
+    lean_memory_pool()
     src = open_source(path, opts.display or str(path))
     try:
         size = path.stat().st_size
@@ -399,6 +485,27 @@ def scan_file(path: Path, options: ScanOptions | None = None, **fields: Any) -> 
         src.encoding = "cp1252"
         src.notes.append("read as cp1252 text (the file is not valid UTF-8)")
         return _scan_guarded(src, opts, in_memory)
+
+
+_POOL_SET: list[bool] = []
+
+
+def lean_memory_pool() -> None:
+    """Make pyarrow allocate with jemalloc and hand freed pages back at once, if it can.
+
+    Streaming allocates and frees a chunk's buffers over and over; pyarrow's default pool
+    (mimalloc in the wheels) keeps freed pages, and with jemalloc at decay 0 the benchmark
+    scan peaked 30-60 MiB lower (tested with every pool). Set once per process.
+    """
+    if _POOL_SET:
+        return
+    _POOL_SET.append(True)
+    try:
+        pool = pa.jemalloc_memory_pool()
+        pa.jemalloc_set_decay_ms(0)
+    except (NotImplementedError, pa.ArrowNotImplementedError, AttributeError):
+        return  # a pyarrow built without jemalloc: its default pool is fine, only larger
+    pa.set_memory_pool(pool)
 
 
 def _scan_guarded(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
@@ -560,6 +667,7 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
             if first is not None and c not in maybe_grouped and not (
                     quasi_given is None and verdicts[c].kind in QUASI_KINDS):
                 early[c] = check(c, first.column(c))
+        del samples, window  # the sampling window holds a piece's worth of rows: let it go
         notes = list(src.notes)
         if count_column is None:
             counts = [c for c in cols if verdicts[c].kind == "count"]
@@ -612,8 +720,37 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
 
         # unweighted, the classes follow from the (class, sensitive value) pairs: one count
         derive_classes = lacc is not None and count_column is None
-        for piece in itertools.chain([first] if first is not None else [], pieces):
-            jobs = first_jobs if piece is first and first_jobs is not None else start(piece)
+        # columns to count are gathered over a few pieces and encoded together (one lookup
+        # in each growing dictionary per COUNT_ROWS rows, not per piece)
+        grouped: dict[str, list[pa.Array]] = {c: [] for c in dict.fromkeys(
+            [*keyed, *([person] if pacc is not None and person is not None else [])])}
+        group_weights: list[np.ndarray] = []
+        group_rows = 0
+
+        def count_group() -> None:
+            nonlocal group_rows
+            if acc is None or not group_rows:
+                return
+            joined = {c: pa.concat_arrays(parts) for c, parts in grouped.items()}
+            weights = np.concatenate(group_weights) if group_weights else None
+            for parts in grouped.values():
+                parts.clear()
+            group_weights.clear()
+            group_rows = 0
+            codes = [encoder.encode(c, joined[c]) for c in keyed]
+            if pacc is not None and person is not None:
+                pacc.add_codes([*codes[:len(qi)], encoder.encode(person, joined[person])])
+            if not derive_classes:
+                acc.add_codes(codes[:len(qi)], weights)
+            if lacc is not None:
+                lacc.add_codes(codes if weights is None else [
+                    column[weights > 0] for column in codes])
+        head = [first] if first is not None else []
+        first = None  # held by ``head`` only until the loop takes it: at most two pieces live
+        for piece in itertools.chain(head, pieces):
+            head.clear()
+            jobs = first_jobs if first_jobs is not None else start(piece)
+            first_jobs = None
             rows += piece.num_rows
             futures = {c: check(c, piece.column(c)) for c in order
                        if c not in hashed and c not in early}
@@ -629,15 +766,14 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
                 small_cells += int(((weights > 0) & (weights < k)).sum())
                 cells += int((weights > 0).sum())
             if acc is not None:
-                codes = [encoder.encode(c, _coarsen(piece.column(c), opts.time_grain)
-                                        if c in coarse else encoded[c]) for c in keyed]
-                if pacc is not None and person is not None:
-                    pacc.add_codes([*codes[:len(qi)], encoder.encode(person, encoded[person])])
-                if not derive_classes:
-                    acc.add_codes(codes[:len(qi)], weights)
-                if lacc is not None:
-                    lacc.add_codes(codes if weights is None else [
-                        column[weights > 0] for column in codes])
+                for c in grouped:
+                    grouped[c].append(_coarsen(piece.column(c), opts.time_grain)
+                                      if c in coarse else encoded[c])
+                if weights is not None:
+                    group_weights.append(weights)
+                group_rows += piece.num_rows
+                if group_rows >= COUNT_ROWS:
+                    count_group()
             if jobs.retention is not None:
                 part = jobs.retention.result()
                 expired += part[0]
@@ -647,16 +783,24 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
                     oldest = part[3]
             collect()  # the previous piece's checks: at most two pieces are held at once
             in_flight.update(futures)
+        count_group()
         # the classes are final once every piece is counted: derive them here, while the
         # pool still checks the last piece's columns
-        classes = None
+        classes: tuple[Counted | None, np.ndarray, np.ndarray | None] | None = None
         if acc is not None:
             if derive_classes and lacc is not None:
-                classes = classes_from_pairs(*lacc.result(), len(qi),
-                                              [encoder.size(c) for c in qi])
+                _starts, class_sizes, class_distinct = lacc.counted().runs(len(qi))
+                classes = (None, class_sizes, class_distinct)
+                lacc.parts = []  # only the class sizes are read from here on
             else:
-                classes = (*acc.result(), None)
-        people = _people(pacc, len(qi), [encoder.size(c) for c in qi], k) if pacc else None
+                counted = acc.counted()
+                # weighted l-diversity needs the classes themselves; otherwise their sizes do
+                classes = (counted if lacc is not None else None, counted.counts, None)
+                del counted
+            acc.parts = []
+        people = _people(pacc.counted(), len(qi), k) if pacc else None
+        if pacc is not None:
+            pacc.parts = []
         collect()
 
     columns: list[ColumnScan] = []
@@ -701,9 +845,9 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
         scan.notes.append(f"{plural(src.rows_skipped, 'row')} had a different number of "
                           "fields than the header and were skipped")
 
-    class_codes = class_counts = distinct = None
+    class_counted = class_counts = distinct = None
     if classes is not None:
-        class_codes, class_counts, distinct = classes
+        class_counted, class_counts, distinct = classes
         sizes = class_counts[class_counts > 0]
         if len(sizes):
             scan.k_min = int(sizes.min())
@@ -715,21 +859,23 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
                           "not computed")
     if count_column is not None:
         scan.small_cells, scan.cells = small_cells, cells
-    if lacc is not None and class_codes is not None and class_counts is not None:
+    if lacc is not None and class_counts is not None:
         scan.l_target = l_target
-        if distinct is None:  # weighted classes: l-diversity from the pairs of filled cells
-            pairs, _ = lacc.result()
+        if distinct is None and class_counted is not None:
+            # weighted classes: l-diversity from the pairs of filled cells
+            pairs = lacc.counted()
             sizes_q = [encoder.size(c) for c in qi]
-            classes, distinct_w = Counter._unique(pairs[:, :len(qi)], sizes_q, None)
+            starts, _sums, distinct_w = pairs.runs(len(qi))
             if len(pairs):
                 scan.l_diversity = int(distinct_w.min())
-                short = classes[distinct_w < l_target]
+                short_at = starts[distinct_w < l_target]
                 scan.records_below_l = int(class_counts[rows_in(
-                    class_codes, short, sizes_q)].sum()) if len(short) else 0
-        elif len(distinct):
+                    class_counted.matrix(), pairs.take(short_at).matrix()[:, :len(qi)], sizes_q)
+                ].sum()) if len(short_at) else 0
+        elif distinct is not None and len(distinct):
             scan.l_diversity = int(distinct.min())
             scan.records_below_l = int(class_counts[distinct < l_target].sum())
-            if people is not None and len(people.class_codes) == len(distinct):
+            if people is not None and people.classes == len(distinct):
                 scan.people_below_l = people.below(distinct < l_target)
     if person is not None:
         scan.person_key = person
