@@ -18,7 +18,7 @@ from typing import Any
 
 import nbformat
 import pytest
-from conftest import AS_OF, DATA, ROOT, run_cli
+from conftest import AS_OF, DATA, ROOT, UNRELATED, run_cli
 from shared_run import SharedRun
 
 from lcopia import run
@@ -144,7 +144,8 @@ def test_assess_writes_a_complete_dated_folder(shared_run: SharedRun) -> None:
         assert (folder / name).is_file() and (folder / name).stat().st_size > 0, name
     assert (folder / "board-report.pdf").read_bytes().startswith(b"%PDF")
     assert _visible(out) == [DAY]  # no partial or failed folder beside it
-    assert not list(out.glob(run.INCOMPLETE + "*"))
+    # no hidden run folder left either: only the unrelated one the person had put there
+    assert [p.name for p in out.glob(run.INCOMPLETE + "*")] == [UNRELATED]
     assert str(folder / "board-report.html") in proc.stdout
     assert "Compliance gate:" in proc.stdout and "Traceback" not in proc.stderr
 
