@@ -35,7 +35,7 @@ def axe_violations(page: Path) -> list[dict[str, Any]]:
         session = cdp.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         cdp.call("Page.enable", session)
         cdp.call("Page.navigate", session, url=page.as_uri())
-        cdp.wait_for("Page.loadEventFired", 60)
+        cdp.wait_for("Page.loadEventFired", cdp.timeout)  # a hang guard, as above
         cdp.call("Runtime.evaluate", session, expression=AXE.read_text(encoding="utf-8"))
         script = ("axe.run(document, {runOnly: {type: 'tag', values: " + json.dumps(TAGS)
                   + "}}).then(r => JSON.stringify(r.violations.map(v => ({id: v.id, "
