@@ -129,7 +129,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def _hostile_home(base: Path) -> dict[str, Path]:
     """The setting of a person running lcopia outside ``make``: a user IPython start-up
-    script (it would create ``canary`` if it ran), their own caches and a shared $TMPDIR."""
+    script (it would create ``startup-script-ran`` beside these folders if it ever ran),
+    their own caches and a shared $TMPDIR."""
     home = {name: base / name for name in ("tmpdir", "xdg-cache", "xdg-config", "ipython")}
     for folder in home.values():
         folder.mkdir(parents=True)
