@@ -99,16 +99,21 @@ $(AXE): tests/axe/package-lock.json
 
 # In `make test` the JupyterLab check must run, not skip.
 test: export LCOPIA_LAB_REQUIRED := 1
+# Compiled Python (pytest's rewritten test modules too) is cached in build/pycache, even when
+# the shell sets PYTHONDONTWRITEBYTECODE: every kernel and `python -m lcopia` the tests start
+# would otherwise compile lcopia again (about 4 s of CPU per pytest worker at collection).
+test: export PYTHONPYCACHEPREFIX := $(CURDIR)/build/pycache
+test: export PYTHONDONTWRITEBYTECODE :=
 test: setup deps lint $(AXE)
 	$(BIN)/python -m pytest -n 2 --dist worksteal tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
 	scripts/check_package.sh
 
-# The fuzzers and the row-order property of `make test` with the "full" hypothesis profile
-# (20x the examples; minutes).
+# The fuzzers and the property tests of `make test` (scoring, detectors, identifier-kind
+# rules) with the "full" hypothesis profile (50x the examples; minutes).
 fuzz: venv
 	LCOPIA_FUZZ=full $(BIN)/python -m pytest -n 2 --dist worksteal tests/test_fuzz.py \
-	  tests/test_scoring.py::test_row_order_never_changes_the_output
+	  tests/test_scoring.py tests/test_detectors.py tests/test_kind_rules.py
 
 bench: setup
 	$(BIN)/python benchmarks/bench_assess.py

@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from types import ModuleType
 
@@ -30,6 +31,8 @@ from shared_run import SharedRun, planted_copy
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
 AS_OF = dt.date(2026, 11, 30)
+# A folder in the shared run's --out that looks like lcopia's own but is not (no marker).
+UNRELATED = ".incomplete-downloads"
 
 # Property tests and fuzzers run a derandomised search (CI sees the same cases each run) in one
 # of two sizes: "quick" for `make test`, "full" for `make fuzz` (LCOPIA_FUZZ=full).
@@ -124,14 +127,70 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: "shared_run" not in getattr(item, "fixturenames", ()))
 
 
+def _hostile_home(base: Path) -> dict[str, Path]:
+    """The setting of a person running lcopia outside ``make``: a user IPython start-up
+    script (it would create ``startup-script-ran`` beside these folders if it ever ran),
+    their own caches and a shared $TMPDIR."""
+    home = {name: base / name for name in ("tmpdir", "xdg-cache", "xdg-config", "ipython")}
+    for folder in home.values():
+        folder.mkdir(parents=True)
+    startup = home["ipython"] / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-user.py").write_text(f"open({str(base / 'startup-script-ran')!r}, 'w')"
+                                        ".close()\n", encoding="utf-8")
+    return home
+
+
+def _assess_in_hostile_home(data: Path, out: Path, base: Path) -> dict[str, object]:
+    """Run ``lcopia assess`` as a person would outside ``make`` (see ``_hostile_home``), with
+    MPLBACKEND=Agg and an unrelated ``.incomplete-*`` folder in --out. A spy records where
+    the PDF step's temporary files go, and another the $TMPDIR the command leaves behind.
+    Returns what a later reader of the run needs."""
+    from lcopia import report, run
+
+    home = _hostile_home(base / "home")
+    (out / UNRELATED).mkdir(parents=True)
+    (out / UNRELATED / "thesis.docx").write_bytes(b"thesis")
+    seen: dict[str, str | None] = {}
+    real_render, real_run = report.render_board_report, run.run_assessment
+
+    def spy(*args: object, **kwargs: object) -> object:
+        seen["gettempdir"] = tempfile.gettempdir()
+        seen["TMPDIR"] = os.environ.get("TMPDIR")
+        return real_render(*args, **kwargs)
+
+    def spy_run(*args: object, **kwargs: object) -> object:
+        try:
+            return real_run(*args, **kwargs)
+        finally:  # before run_cli puts this process's own environment back
+            seen["TMPDIR after"] = os.environ.get("TMPDIR")
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("MPLCONFIGDIR", raising=False)  # not the Makefile's build/matplotlib
+        mp.setattr(tempfile, "tempdir", None)
+        mp.setattr(report, "render_board_report", spy)
+        mp.setattr(run, "run_assessment", spy_run)
+        done = run_cli("assess", "--data", str(data), "--out", str(out), "--as-of",
+                       AS_OF.isoformat(), "--quiet",
+                       env={"MPLBACKEND": "Agg", "TMPDIR": str(home["tmpdir"]),
+                            "IPYTHONDIR": str(home["ipython"]),
+                            "XDG_CACHE_HOME": str(home["xdg-cache"]),
+                            "XDG_CONFIG_HOME": str(home["xdg-config"])})
+    return {"args": done.args, "returncode": done.returncode, "stdout": done.stdout,
+            "stderr": done.stderr, "seen": seen,
+            "home": {name: str(path) for name, path in home.items()}}
+
+
 @pytest.fixture(scope="session")
 def shared_run(tmp_path_factory: pytest.TempPathFactory) -> SharedRun:
     """The suite's one real ``lcopia assess`` run, over a planted copy of the whole sample.
 
-    Canary patrons in the evidence and hostile text in the inventory (see shared_run.py).
-    MPLBACKEND=Agg is set on purpose: the notebooks must still keep their figures. Under
-    pytest-xdist the run is made once per session, not once per worker: the first worker to
-    need it makes it under a file lock, and any other waits for it and reads what it wrote.
+    Canary patrons in the evidence and hostile text in the inventory (see shared_run.py),
+    run the way a person would outside ``make`` (a user IPython start-up script, their own
+    caches, a shared $TMPDIR, an unrelated ``.incomplete-*`` folder in --out). MPLBACKEND=Agg
+    is set on purpose: the notebooks must still keep their figures. Under pytest-xdist the
+    run is made once per session, not once per worker: the first worker to need it makes it
+    under a file lock, and any other waits for it and reads what it wrote.
     """
     root = tmp_path_factory.getbasetemp()
     if os.environ.get("PYTEST_XDIST_WORKER"):
@@ -143,11 +202,8 @@ def shared_run(tmp_path_factory: pytest.TempPathFactory) -> SharedRun:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not saved.exists():
             counts = planted_copy(DATA, data)
-            done = run_cli("assess", "--data", str(data), "--out", str(out), "--as-of",
-                           AS_OF.isoformat(), "--quiet", env={"MPLBACKEND": "Agg"})
-            saved.write_text(json.dumps({"args": done.args, "returncode": done.returncode,
-                                         "stdout": done.stdout, "stderr": done.stderr,
-                                         "counts": counts}), encoding="utf-8")
+            record = _assess_in_hostile_home(data, out, base)
+            saved.write_text(json.dumps({**record, "counts": counts}), encoding="utf-8")
     record = json.loads(saved.read_text(encoding="utf-8"))
     result = subprocess.CompletedProcess(record["args"], record["returncode"],
                                          record["stdout"], record["stderr"])
@@ -155,4 +211,6 @@ def shared_run(tmp_path_factory: pytest.TempPathFactory) -> SharedRun:
     run_dir = out / AS_OF.isoformat()
     assert run_dir.is_dir(), sorted(p.name for p in out.iterdir())
     return SharedRun(data=data, out=out, run_dir=run_dir, result=result,
-                     counts=record["counts"])
+                     counts=record["counts"], seen=record["seen"],
+                     home={name: Path(path) for name, path in record["home"].items()},
+                     startup_canary=base / "home" / "startup-script-ran")

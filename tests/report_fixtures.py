@@ -7,10 +7,7 @@ counsel, two disclosure requests.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import os
-import shutil
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -262,45 +259,3 @@ def results(**names: Any) -> Any:
     except ImportError:
         return SimpleNamespace(assessment=a, bundle=b, evidence=None, web=None)
     return Results(assessment=a, bundle=b, evidence=None, web=None)
-
-
-def run_board_notebook(base: Path, first_system_name: str | None = None,
-                       pdf: bool = True) -> Path:
-    """Copy the shipped sample (optionally renaming its first system), execute the Board
-    notebook with papermill as the runner does, and render it; returns the run folder."""
-    import papermill
-
-    from lcopia import report
-
-    data = base / "data"
-    shutil.copytree(ROOT / "data", data)
-    if first_system_name is not None:
-        systems = data / "inventory/systems.csv"
-        with systems.open(encoding="utf-8", newline="") as fh:
-            rows = list(csv.DictReader(fh))
-        rows[0]["name"] = first_system_name
-        with systems.open("w", encoding="utf-8", newline="") as fh:
-            w = csv.DictWriter(fh, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
-    run = base / "run"
-    run.mkdir()
-    saved = dict(os.environ)
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
-    os.environ.pop("MPLBACKEND", None)
-    os.environ["JUPYTER_PREFER_ENV_PATH"] = "1"
-    try:
-        papermill.execute_notebook(
-            str(ROOT / "notebooks/04_board_report.ipynb"), str(run / "04_board_report.ipynb"),
-            parameters={"data_dir": str(data), "as_of": AS_OF.isoformat(), "run_dir": str(run)},
-            cwd=str(ROOT / "notebooks"), progress_bar=False, kernel_name="python3")
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    if pdf:
-        report.render_board_report(run / "04_board_report.ipynb", run)
-    else:
-        (run / "board-report.html").write_text(
-            report.notebook_to_html(run / "04_board_report.ipynb"), encoding="utf-8")
-    return run

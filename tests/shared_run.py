@@ -141,6 +141,9 @@ class SharedRun:
     run_dir: Path  # out/<as-of date>
     result: subprocess.CompletedProcess  # exit code, stdout and stderr of the command
     counts: dict[str, int]  # each planted evidence file's expected row count
+    seen: dict[str, str | None]  # $TMPDIR and tempfile.gettempdir() in the PDF step, and after
+    home: dict[str, Path]  # the person's own $TMPDIR, caches and IPython folder
+    startup_canary: Path  # made by the person's IPython start-up script, if it ever ran
 
 
 def planted_copy(source: Path, dest: Path) -> dict[str, int]:

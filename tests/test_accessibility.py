@@ -1,5 +1,5 @@
 """The Board report and the patron pages have no WCAG 2.1 A/AA violation under axe-core,
-run inside the real (headless Chromium) browser on the rendered sample.
+run inside the real (headless Chromium) browser on the suite's shared run of the sample.
 
 axe-core is pinned in tests/axe/package.json; ``npm ci --prefix tests/axe`` installs it.
 """
@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import report_fixtures as fx
+from shared_run import SharedRun
 from test_browser import DevTools
 
 from lcopia import report
@@ -35,7 +35,7 @@ def axe_violations(page: Path) -> list[dict[str, Any]]:
         session = cdp.call("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         cdp.call("Page.enable", session)
         cdp.call("Page.navigate", session, url=page.as_uri())
-        cdp.wait_for("Page.loadEventFired", 60)
+        cdp.wait_for("Page.loadEventFired", cdp.timeout)  # a hang guard, as above
         cdp.call("Runtime.evaluate", session, expression=AXE.read_text(encoding="utf-8"))
         script = ("axe.run(document, {runOnly: {type: 'tag', values: " + json.dumps(TAGS)
                   + "}}).then(r => JSON.stringify(r.violations.map(v => ({id: v.id, "
@@ -50,9 +50,10 @@ def axe_violations(page: Path) -> list[dict[str, Any]]:
         cdp.close()
 
 
-@pytest.fixture(scope="module")
-def rendered(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fx.run_board_notebook(tmp_path_factory.mktemp("axe"), pdf=False)
+@pytest.fixture
+def rendered(shared_run: SharedRun) -> Path:
+    """The suite's shared ``assess`` run folder (script and formula text in its inventory)."""
+    return shared_run.run_dir
 
 
 @pytest.mark.parametrize("name", ["board-report.html", "vendor-privacy-policies.html",

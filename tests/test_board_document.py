@@ -1,9 +1,10 @@
 """The Board's PDF read as a document: bookmarks and contents, no heading stranded at a page
 foot, charts readable at print size, American English, no machine paths.
 
-The shipped sample is run through the real notebook and printed once for the module; the
-page layout is read back with poppler's ``pdftohtml -xml`` (text boxes with positions and
-fonts, and the PDF's outline).
+The report read is the suite's one real ``assess`` run of the sample (conftest
+``shared_run``: canary patrons in its evidence, script and formula text in its inventory),
+run through the real notebooks and printed. The page layout is read back with poppler's
+``pdftohtml -xml`` (text boxes with positions and fonts, and the PDF's outline).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from xml.etree import ElementTree
 import openpyxl
 import pytest
 import report_fixtures as fx
+from shared_run import SharedRun
 
 from lcopia import charts, report
 from lcopia.report.board import GATE_KINDS
@@ -83,8 +85,10 @@ def _norm(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def printed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return fx.run_board_notebook(tmp_path_factory.mktemp("document"), pdf=True)
+def printed(shared_run: SharedRun) -> Path:
+    """The suite's shared ``assess`` run folder: the sample, with hostile text in the first
+    system's name, run through the real notebooks and printed."""
+    return shared_run.run_dir
 
 
 @pytest.fixture(scope="module")

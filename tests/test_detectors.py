@@ -43,7 +43,7 @@ def test_luhn_accepts_known_test_card_numbers_and_rejects_a_changed_digit():
 
 
 @given(st.lists(st.from_regex(r"\A[0-9]{14}\Z"), min_size=1, max_size=40))
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)  # examples from the hypothesis profile (quick, or full in make fuzz)
 def test_vectorised_luhn_agrees_with_the_scalar_check(numbers):
     vector = d.luhn_valid_fixed(pa.array(numbers), 14)
     assert vector.tolist() == [d.luhn_ok(n) for n in numbers]
@@ -201,13 +201,13 @@ def test_masks_keep_no_run_of_the_value(kind, value):
 
 
 @given(st.from_regex(r"\A[a-z]{3,12}\.[a-z]{3,12}@[a-z]{3,10}\.(org|com|zz)\Z"))
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)  # examples from the hypothesis profile (quick, or full in make fuzz)
 def test_email_masks_are_the_same_for_every_address_with_the_same_suffix(email):
     assert d.mask_example("email", email) in ("***@***.org", "***@***.com", "***@***.***")
 
 
 @given(st.from_regex(r"\A[0-9]{14}\Z"))
-@settings(max_examples=60, deadline=None)
+@settings(deadline=None)  # examples from the hypothesis profile (quick, or full in make fuzz)
 def test_barcode_masks_show_only_length_and_type_digit(number):
     assert d.mask_example("card_barcode", number) == f"14 digits, prefix {number[0]}"
 
@@ -228,7 +228,7 @@ def test_name_lists_are_loaded_from_the_bundled_public_domain_files():
 
 
 @given(st.lists(st.from_regex(r"\A[23][0-9]{13}\Z"), min_size=1, max_size=60))
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)  # examples from the hypothesis profile (quick, or full in make fuzz)
 def test_the_byte_level_barcode_check_agrees_with_the_pattern_path(numbers):
     cfg = d.BarcodeConfig()
     fast = d.kind_mask("card_barcode", pa.array(numbers), cfg)  # all 14 digits: byte path

@@ -54,7 +54,7 @@ def _agree(kind: str, arr: pa.Array | pa.ChunkedArray, learnt_shape=None) -> Non
 
 
 @pytest.mark.parametrize("kind", sorted(d.RULES))
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # examples: the profile
 @given(vals=values, split=st.integers(0, 30), shape=learnt)
 def test_the_sampling_rule_and_the_whole_column_rule_agree_for_every_kind(kind, vals, split,
                                                                          shape):
@@ -64,7 +64,7 @@ def test_the_sampling_rule_and_the_whole_column_rule_agree_for_every_kind(kind, 
 
 
 @pytest.mark.parametrize("kind", sorted(d.RULES))
-@settings(max_examples=40, deadline=None)
+@settings(deadline=None)  # examples from the hypothesis profile (quick, or full in make fuzz)
 @given(vals=st.lists(st.one_of(barcode, stamp), min_size=1, max_size=30))
 def test_the_byte_level_routes_agree_on_columns_of_one_width(kind, vals):
     width = len(vals[0])

@@ -2,8 +2,9 @@
 exit 2 naming the file, a bug is exit 3 with a log, nothing leaks out of the run's folder, and
 nothing the run did not create is deleted.
 
-Fast tests replace the notebook step (``run._run``) and the PDF step with stand-ins; one real
-assessment of the sample proves the environment of the kernels and the browser.
+Fast tests replace the notebook step (``run._run``) and the PDF step with stand-ins; the suite's
+one real assessment (conftest ``shared_run``, made in such an environment) proves the
+environment of the kernels and the browser.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
-from conftest import AS_OF, DATA
+from conftest import AS_OF, DATA, UNRELATED
+from shared_run import SharedRun
 
 from lcopia import report, run
 from lcopia.cli import main
@@ -448,48 +450,13 @@ def test_fifo_as_previous_is_refused(tmp_path, capsys, no_kernels) -> None:
 
 
 # ----------------------------------------------------------------------------- one real run
+# The suite's shared run (conftest ``shared_run``) is started the way a person would outside
+# ``make``: a user IPython start-up script, their own caches, a shared $TMPDIR, and an
+# unrelated ``.incomplete-*`` folder in --out.
 
 
-@pytest.fixture(scope="module")
-def hostile_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A real assessment started the way a person would outside ``make``: a user IPython
-    start-up script, their own caches, a shared $TMPDIR, and an unrelated ``.incomplete-*``
-    folder in --out. A spy records where the PDF step's temporary files go."""
-    base = tmp_path_factory.mktemp("hostile")
-    home = {name: base / name for name in ("tmpdir", "xdg-cache", "xdg-config", "ipython")}
-    for folder in home.values():
-        folder.mkdir()
-    canary = base / "startup-script-ran"
-    startup = home["ipython"] / "profile_default" / "startup"
-    startup.mkdir(parents=True)
-    (startup / "00-user.py").write_text(f"open({str(canary)!r}, 'w').close()\n",
-                                        encoding="utf-8")
-    out = base / "reports"
-    (out / ".incomplete-downloads").mkdir(parents=True)
-    (out / ".incomplete-downloads" / "thesis.docx").write_bytes(b"thesis")
-    seen: dict[str, Any] = {}
-    real_render = report.render_board_report
-
-    def spy(*args: Any, **kwargs: Any) -> Any:
-        seen["gettempdir"] = tempfile.gettempdir()
-        seen["TMPDIR"] = os.environ.get("TMPDIR")
-        return real_render(*args, **kwargs)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("TMPDIR", str(home["tmpdir"]))
-        mp.setattr(tempfile, "tempdir", None)
-        mp.setenv("IPYTHONDIR", str(home["ipython"]))
-        mp.setenv("XDG_CACHE_HOME", str(home["xdg-cache"]))
-        mp.setenv("XDG_CONFIG_HOME", str(home["xdg-config"]))
-        mp.delenv("MPLCONFIGDIR", raising=False)
-        mp.setattr(report, "render_board_report", spy)
-        result = run.run_assessment(data=DATA, as_of=AS_OF, out=out, jobs=2, progress=False)
-        seen["TMPDIR after"] = os.environ.get("TMPDIR")
-    return {"result": result, "out": out, "home": home, "canary": canary, "seen": seen}
-
-
-def test_real_run_keeps_temporary_files_inside_its_hidden_folder(hostile_run) -> None:
-    seen, out, home = hostile_run["seen"], hostile_run["out"], hostile_run["home"]
+def test_real_run_keeps_temporary_files_inside_its_hidden_folder(shared_run: SharedRun) -> None:
+    seen, out, home = shared_run.seen, shared_run.out, shared_run.home
     hidden = Path(seen["gettempdir"]).resolve().relative_to(out.resolve())
     assert hidden.parts[0].startswith(run.INCOMPLETE)
     # children get the same folder, unless its path is too long for Chromium's socket
@@ -500,15 +467,17 @@ def test_real_run_keeps_temporary_files_inside_its_hidden_folder(hostile_run) ->
     assert not (out / DAY / run.SCRATCH).exists() and not (out / DAY / run.MARKER).exists()
 
 
-def test_real_run_ignores_user_ipython_startup_and_writes_no_user_cache(hostile_run) -> None:
-    home = hostile_run["home"]
-    assert not hostile_run["canary"].exists()
+def test_real_run_ignores_user_ipython_startup_and_writes_no_user_cache(
+        shared_run: SharedRun) -> None:
+    home = shared_run.home
+    assert (home["ipython"] / "profile_default" / "startup" / "00-user.py").is_file()
+    assert not shared_run.startup_canary.exists()
     assert list(home["xdg-cache"].iterdir()) == []
     assert list(home["xdg-config"].iterdir()) == []
 
 
-def test_real_run_outputs_have_one_file_mode(hostile_run) -> None:
-    folder = hostile_run["out"] / DAY
+def test_real_run_outputs_have_one_file_mode(shared_run: SharedRun) -> None:
+    folder = shared_run.run_dir
     mask = os.umask(0o022)
     os.umask(mask)
     modes = {p.relative_to(folder).as_posix(): stat.S_IMODE(p.stat().st_mode)
@@ -517,7 +486,7 @@ def test_real_run_outputs_have_one_file_mode(hostile_run) -> None:
     assert set(modes.values()) == {0o666 & ~mask}, modes
 
 
-def test_real_run_leaves_unrelated_incomplete_folder(hostile_run) -> None:
-    out = hostile_run["out"]
-    assert (out / ".incomplete-downloads" / "thesis.docx").read_bytes() == b"thesis"
+def test_real_run_leaves_unrelated_incomplete_folder(shared_run: SharedRun) -> None:
+    out = shared_run.out
+    assert (out / UNRELATED / "thesis.docx").read_bytes() == b"thesis"
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [DAY]

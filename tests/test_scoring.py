@@ -317,7 +317,7 @@ flows_st = st.builds(
     st.lists(st.sampled_from(ELEMENTS), min_size=1, max_size=4),
     st.one_of(st.none(), st.integers(0, 400)), st.sampled_from(list(YesNo)),
     st.sampled_from(list(YesNo)), st.booleans(), st.booleans())
-relaxed = settings(max_examples=40, deadline=None,
+relaxed = settings(deadline=None,  # examples from the profile (quick, or full in make fuzz)
                    suppress_health_check=[HealthCheck.too_slow])
 
 
