@@ -45,24 +45,9 @@ def test_lab_kernel_without_arguments_prints_usage_and_exits_2():
     assert "Usage:" in done.stderr
 
 
-def test_setup_installs_jupyterlab_whose_python3_kernel_is_the_project_interpreter():
-    if not LAB_PYTHON.exists():
-        if os.environ.get("LCOPIA_LAB_REQUIRED"):
-            pytest.fail("make setup did not create .venv-lab (JupyterLab's environment)")
-        pytest.skip("no .venv-lab here; `make setup` creates it (make test requires it)")
-    done = subprocess.run([str(LAB_PYTHON), "-m", "jupyter", "kernelspec", "list", "--json"],
-                          capture_output=True, text=True, check=True,
-                          env={**os.environ, "JUPYTER_PREFER_ENV_PATH": "1"})
-    kernels = json.loads(done.stdout)["kernelspecs"]
-    argv = kernels["python3"]["spec"]["argv"]
-    assert Path(argv[0]).parent.parent.resolve() == (ROOT / ".venv").resolve()
-    lab = subprocess.run([str(LAB_PYTHON), "-c", "import jupyterlab, jupytext"],
-                         capture_output=True, check=False)
-    assert lab.returncode == 0
-
-
-def test_a_notebook_run_from_jupyterlabs_environment_imports_lcopia_on_the_project_kernel(
-        tmp_path):
+def test_jupyterlabs_environment_runs_notebooks_on_the_project_kernel(tmp_path):
+    """`make setup` made .venv-lab; its python3 kernel is the project's interpreter (one
+    notebook run proves the kernel spec, the import of lcopia and the environment)."""
     if not LAB_PYTHON.exists():
         if os.environ.get("LCOPIA_LAB_REQUIRED"):
             pytest.fail("make setup did not create .venv-lab (JupyterLab's environment)")
@@ -79,3 +64,6 @@ def test_a_notebook_run_from_jupyterlabs_environment_imports_lcopia_on_the_proje
                    check=True, cwd=tmp_path, env=env)
     out = nbformat.read(path, as_version=4).cells[0].outputs[0]["text"].strip()
     assert Path(out).resolve() == (ROOT / ".venv").resolve()
+    lab = subprocess.run([str(LAB_PYTHON), "-c", "import jupyterlab, jupytext"],
+                         capture_output=True, check=False)
+    assert lab.returncode == 0

@@ -48,8 +48,11 @@ DEFAULT_BUDGET = 180.0
 DEFAULT_PAGE_TIMEOUT = 30.0
 DEFAULT_PAGES = 5
 MAX_PAGES = 50
-CONSENT_WAIT = 4.0
-"""Longest wait for autoconsent to find and accept a banner on one page."""
+CONSENT_WAIT = 10.0
+"""Longest wait for autoconsent to find and accept a banner on one page. The wait ends as
+soon as autoconsent has finished (accepted, or found nothing after its retries: about two
+seconds on a page without a banner), so the cap only matters on a slow, busy machine, where
+a shorter one let a banner go unseen and the second pass never ran."""
 SETTLE_LIMIT = 10.0
 """Longest wait, after a page's document has arrived, for it to finish loading and for the
 network to go quiet."""
@@ -339,7 +342,7 @@ class _Pass:
     def _consent(self, first: bool, wait: float = CONSENT_WAIT) -> None:
         """Let autoconsent work: detect on the first page (both passes), accept (second)."""
         if first:
-            self._wait(max(wait, 0.0), until=lambda: self.bridge.finished
+            self._wait(max(min(wait, self.clock.page_timeout), 0.0), until=lambda: self.bridge.finished
                        or (self.mode == "none" and self.bridge.outcome.popup))
         else:
             self.bridge.pump()
