@@ -23,7 +23,7 @@ from lcopia.progress import (
 )
 from lcopia.project import DataDir
 from lcopia.report.exports import write_exports
-from lcopia.report.plan import action_groups
+from lcopia.report.plan import action_groups, still_open
 
 EVIDENCE = "Receipt settings screenshot"
 NOTES = "Waiting on the vendor's quote"
@@ -120,6 +120,9 @@ def test_a_round_trip_through_the_action_plan_loses_nothing(
     groups = {g["action"]: g for g in action_groups(after)}
     kept = groups[keys[other]["action"]]
     assert kept["status"] == "In progress" and kept["progress"].notes == NOTES
+    assert kept["still_open"] == ""
+    if keys[done]["action"] in groups:  # done, yet its risk is still found: the plan says so
+        assert groups[keys[done]["action"]]["still_open"]
 
     _, path2 = _plan(data_copy, tmp_path / "run2")
     wb2 = load_workbook(path2)["Action plan"]
@@ -301,3 +304,11 @@ def test_progress_from_a_newer_plan_is_kept_unless_forced(
     import_plan(stale, data_copy, as_of=AS_OF + dt.timedelta(days=1), force=True)
     notes = {r.action: r.notes for r in read_progress(_dir(data_copy))}
     assert notes[action] == "From the older plan"
+
+
+def test_a_done_mark_on_a_risk_still_found_says_so_and_why() -> None:
+    """G8, L1: staff marking an action done does not close a risk this assessment still
+    finds; the plan says whether its own evidence or the inventory keeps it open."""
+    assert still_open("In progress", {"R-web-google"}) == ""
+    assert "evidence still shows" in still_open(DONE, {"R-web-google"})
+    assert "inventory still records" in still_open(DONE, set())

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lcopia.progress import NOT_STARTED, match
+from lcopia.progress import DONE, NOT_STARTED, match
 from lcopia.report import charts
 from lcopia.report.common import _listing, _places, fmt_date
 
@@ -49,7 +49,21 @@ def action_groups(results: Results, places: int = 6) -> list[dict[str, Any]]:
     for i, g in enumerate(out, start=1):
         g["rank"] = i
     found = match(out, results.progress)
+    observed = {r.id for r in a.risks if r.observed}
     for g in out:  # what staff recorded between assessments, carried into this plan
         g["progress"] = found.get(g["rank"])
         g["status"] = g["progress"].status if g["progress"] else NOT_STARTED
+        g["still_open"] = still_open(g["status"], set(g["risk_ids"]) & observed)
     return out
+
+
+def still_open(status: str, observed_risks: set[str]) -> str:
+    """Why an action staff marked done is still in this plan (facts beat labels, G8, L1):
+    every action here rests on a risk this assessment still finds. Empty when not done."""
+    if status != DONE:
+        return ""
+    if observed_risks:
+        return ("This assessment's own evidence still shows the problem; check the change "
+                "and capture or export again.")
+    return ("The inventory still records the gap; record the change in the inventory so the "
+            "next assessment can confirm it.")
