@@ -342,7 +342,8 @@ class _Pass:
     def _consent(self, first: bool, wait: float = CONSENT_WAIT) -> None:
         """Let autoconsent work: detect on the first page (both passes), accept (second)."""
         if first:
-            self._wait(max(min(wait, self.clock.page_timeout), 0.0), until=lambda: self.bridge.finished
+            self._wait(max(min(wait, self.clock.page_timeout), 0.0),
+                       until=lambda: self.bridge.finished
                        or (self.mode == "none" and self.bridge.outcome.popup))
         else:
             self.bridge.pump()
