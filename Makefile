@@ -20,6 +20,7 @@ unexport MPLBACKEND
 # The project folder `make assess` assesses (a library's own: make assess DATA=../mylibrary).
 DATA ?= data
 LAB_VENV := .venv-lab
+LAB_STAMP := $(LAB_VENV)/.installed-stamp
 
 help:
 	@echo "make assess   run the whole assessment on $(DATA)/ and write reports/<date>/"
@@ -61,7 +62,6 @@ assess: setup deps
 # JupyterLab, part of the default setup, in its own environment (.venv-lab): in the project's
 # environment its server's jsonschema extras would slow every papermill, nbval and nbconvert
 # start (benchmarks/bench_startup.py). Its kernel is the project's interpreter.
-LAB_STAMP := $(LAB_VENV)/.installed-stamp
 $(LAB_STAMP): requirements-lab.txt scripts/lab_kernel.py $(STAMP)
 	$(PYTHON) -m venv $(LAB_VENV)
 	$(LAB_VENV)/bin/python -m pip install --quiet --upgrade pip
