@@ -57,6 +57,7 @@ class RunPoint:
     risks_by_band: dict[str, int]
     system_totals: dict[str, int]
     system_names: dict[str, str]
+    system_risks: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -135,10 +136,12 @@ def run_point(data: Any, folder: str, rel: str = RESULTS_FILE) -> RunPoint:
               for s in a.get("systems", []) if isinstance(s, dict)}
     names = {str(s.get("system_id")): str(s.get("name", s.get("system_id")))
              for s in a.get("systems", []) if isinstance(s, dict)}
+    highest = {str(s.get("system_id")): int(s.get("residual_risk", 0))
+               for s in a.get("systems", []) if isinstance(s, dict)}
     return RunPoint(as_of=as_of, folder=folder, library=str(a.get("library", "")),
                     gate=str((a.get("gate") or {}).get("result", "")),
                     gate_by_kind=by_kind, risks=risks, risks_by_band=by_band,
-                    system_totals=totals, system_names=names)
+                    system_totals=totals, system_names=names, system_risks=highest)
 
 
 def run_folders(reports: Path) -> list[Path]:
@@ -205,7 +208,9 @@ def summary_rows(trend: Trend) -> list[dict[str, Any]]:
 
 
 def system_rows(trend: Trend) -> list[dict[str, Any]]:
-    """Each system's residual risk total in every run (blank where it was not assessed)."""
+    """Each system's residual risk in every run (blank where it was not assessed): the
+    highest of its data flows, on the 1-16 scale the changes table and the register use, so
+    the Board reads one measure of a system's risk everywhere."""
     names: dict[str, str] = {}
     for p in trend.points:
         names.update(p.system_names)
@@ -213,7 +218,7 @@ def system_rows(trend: Trend) -> list[dict[str, Any]]:
     for sid in sorted(names, key=lambda s: names[s].lower()):
         row: dict[str, Any] = {"System": names[sid]}
         for p in trend.points:
-            row[p.as_of.isoformat()] = p.system_totals.get(sid)
+            row[p.as_of.isoformat()] = p.system_risks.get(sid)
         rows.append(row)
     return rows
 

@@ -114,3 +114,21 @@ def test_overdue_actions_are_named_in_plain_words(results: Results, tmp_path: Pa
     listed = _text(page.split("Actions past their due date", 1)[1])
     assert all(plain(r["title"]) in listed for r in a["risks"][:2])
     _board_clean(page)
+
+
+def test_a_systems_risk_is_the_same_measure_as_in_the_changes_table(results: Results,
+                                                                    tmp_path: Path) -> None:
+    """One measure of a system's risk for the Board: its highest flow risk and band, as in
+    the changes table, never a sum on another scale."""
+    reports = tmp_path / "reports"
+    a = _earlier(reports, results, "2025-11-30")
+    moved = a["systems"][0]
+    moved["residual_risk"] = 1  # a year ago this system was at the bottom of the scale
+    (reports / "2025-11-30" / "results.json").write_text(
+        json.dumps({"assessment": a}), encoding="utf-8")
+    page = year_on_year(results, reports / "run").html
+    rows = _table(page, "Systems whose risk moved")
+    now = next(s for s in results.assessment.systems if s.system_id == moved["system_id"])
+    row = next(r for r in rows if r and r[0] == now.name)
+    cells = [" ".join(c.split()) for c in row[1:]]
+    assert cells == ["1 Low", f"{now.residual_risk} {now.residual_band}"]

@@ -19,7 +19,9 @@ def _run(reports: Path, name: str, as_of: str, risks: list[dict], *, library: st
                   "gate": {"result": gate, "violations": [{"kind": k} for k in kinds]},
                   "risks": risks,
                   "systems": [{"system_id": "ils", "name": "Catalog",
-                               "residual_total": sum(r["residual_risk"] for r in risks)}]}
+                               "residual_total": sum(r["residual_risk"] for r in risks),
+                               "residual_risk": max((r["residual_risk"] for r in risks),
+                                                    default=0)}]}
     (folder / "results.json").write_text(json.dumps({"assessment": assessment}),
                                          encoding="utf-8")
 
@@ -52,7 +54,7 @@ def test_opened_closed_overdue_and_worse_between_runs(tmp_path: Path) -> None:
     assert rows[1]["Opened"] == 1 and rows[0]["Opened"] is None
     assert risk_history(trend, "R-c") == [(trend.points[0].as_of, "Low"),
                                           (trend.points[1].as_of, None)]
-    assert system_rows(trend) == [{"System": "Catalog", "2025-11-30": 22, "2026-11-30": 25}]
+    assert system_rows(trend) == [{"System": "Catalog", "2025-11-30": 12, "2026-11-30": 12}]
     lines = change_lines(trend)
     assert lines[0] == "2025-11-30 to 2026-11-30: opened 1, closed 1, overdue 1, worse 1"
     assert "  closed: R-c" in lines

@@ -335,7 +335,9 @@ def year_on_year(results: Results, run_dir: str | Path | None = "",
             for p in trend.points if p.risks is not None]
     chart = charts.trend_bands(runs, bands) if len(runs) >= 2 else None
     shown = trend.points[-MAX_TREND_COLUMNS:]
-    every = [{"name": r["System"], "cells": [r[p.as_of.isoformat()] for p in shown]}
+    every = [{"name": r["System"],
+              "cells": [(v, charts.band_of(v, bands) if v is not None else None)
+                        for v in (r[p.as_of.isoformat()] for p in shown)]}
              for r in system_rows(trend)]
     systems = [s for s in every if len(set(s["cells"])) > 1]  # a short section: what moved
     last, now = trend.steps[-1], trend.points[-1]
