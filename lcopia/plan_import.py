@@ -91,7 +91,9 @@ def _defused(text: str) -> str:
 def _read_plan(path: Path, as_of: dt.date) -> tuple[list[_Row], list[Problem]]:
     shown = path.name
     try:
-        wb = open_workbook(path, "an action plan")
+        wb = open_workbook(path, "an action plan",
+                           missing="file is missing; give the path of the action-plan.xlsx "
+                           "an assessment wrote (reports/<date>/action-plan.xlsx), as edited")
         if PLAN_SHEET not in wb.sheetnames or KEYS_SHEET not in wb.sheetnames:
             raise ProgressError(f"{shown}: is not an action plan written by lcopia assess (no "
                                 f"'{PLAN_SHEET}' or '{KEYS_SHEET}' sheet); import the "

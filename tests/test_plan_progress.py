@@ -312,3 +312,9 @@ def test_a_done_mark_on_a_risk_still_found_says_so_and_why() -> None:
     assert still_open("In progress", {"R-web-google"}) == ""
     assert "evidence still shows" in still_open(DONE, {"R-web-google"})
     assert "inventory still records" in still_open(DONE, set())
+
+
+def test_a_missing_plan_says_where_the_action_plan_is(data_copy: Path, tmp_path: Path) -> None:
+    done = run_cli("plan", "import", str(tmp_path / "nope.xlsx"), "--data", str(data_copy))
+    assert done.returncode == 2
+    assert "file is missing" in done.stderr and "action-plan.xlsx" in done.stderr
