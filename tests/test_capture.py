@@ -329,3 +329,13 @@ def test_the_web_report_records_the_hash_of_each_capture_manifest_it_read(
     report = web.audit_folder(tmp_path)
     assert report.capture_manifests == {
         "capture-x.capture.json": hashlib.sha256(raw.encode()).hexdigest()}
+
+
+def test_a_capture_manifest_that_is_a_link_is_refused_not_followed(tmp_path: Path) -> None:
+    sample = next((Path(__file__).parent.parent / "data" / "evidence" / "web").glob("*.har"))
+    (tmp_path / sample.name).write_bytes(sample.read_bytes())
+    outside = tmp_path.parent / "outside.capture.json"
+    outside.write_text(json.dumps({"format": "lcopia-capture/1"}), "utf-8")
+    (tmp_path / "capture-x.capture.json").symlink_to(outside)
+    done = run_cli("web", str(tmp_path / sample.name))
+    assert done.returncode == 2 and "symbolic link" in done.stderr

@@ -14,12 +14,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import stat
 from collections.abc import Iterable
 from pathlib import Path
 
 from lcopia.errors import EvidenceError
-from lcopia.fsio import file_kind_problem
+from lcopia.fsio import FileProblem, read_bytes_limited
 
 MANIFEST_SUFFIX = ".capture.json"
 FORMAT = "lcopia-capture/1"
@@ -45,23 +44,10 @@ def read_manifest_bytes(path: Path) -> tuple[dict, str]:
     """A manifest and the sha256 of the bytes read (the run manifest records what was
     actually read)."""
     name = str(path)
-    try:
-        st = os.lstat(path)
-    except OSError:
-        raise EvidenceError(name, "cannot be read", "Check the file's permissions") from None
-    why = file_kind_problem(st.st_mode)
-    if why or not stat.S_ISREG(st.st_mode):
-        raise EvidenceError(name, "is not a regular file", FIX)
-    if st.st_size > MAX_MANIFEST_BYTES:
-        raise EvidenceError(name, f"is over {MAX_MANIFEST_BYTES:,} bytes, which a capture "
-                            "manifest never is", FIX)
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
-        raise EvidenceError(name, "cannot be read", "Check the file's permissions") from None
-    with os.fdopen(fd, "rb") as handle:
-        raw = handle.read(MAX_MANIFEST_BYTES + 1)
+    try:  # links and special files refused before any open, at most the limit read
+        raw = read_bytes_limited(path, name, MAX_MANIFEST_BYTES, what="capture manifest")
+    except FileProblem as exc:
+        raise EvidenceError(name, exc.expected, FIX) from None
     try:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
