@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 from collections import Counter
 from pathlib import Path
@@ -96,3 +97,15 @@ def test_titles_are_plain_words_without_ids(sample: Assessment) -> None:
     for r in sample.risks:
         assert "@" not in r.title and "FL-" not in r.title and "POL-" not in r.title, r.title
         assert "_" not in r.title, r.title
+
+
+def test_every_finding_row_in_findings_csv_names_the_risk_that_lists_it(shared_run) -> None:
+    """The checklist stays in the spreadsheet (R4): each control row points to its risk, and
+    the register lists that row among its control results."""
+    run = shared_run.run_dir
+    with (run / "findings.csv").open(encoding="utf-8-sig", newline="") as fh:
+        findings = list(csv.DictReader(fh))
+    with (run / "risk-register.csv").open(encoding="utf-8-sig", newline="") as fh:
+        listed = {r["id"]: r["control_results"] for r in csv.DictReader(fh)}
+    assert findings and all(f["risk_id"] in listed for f in findings)
+    assert all(f["id"] in listed[f["risk_id"]] for f in findings)

@@ -36,7 +36,7 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 FINDING_COLUMNS = [
     "id", "kind", "band", "risk", "hard_gate", "gate_rule", "control_id", "system_id",
     "flow_id", "title", "subject", "clauses", "statutes", "evidence", "recommendation",
-    "ala_priority", "owner", "due"]
+    "ala_priority", "owner", "due", "risk_id"]
 ACTION_COLUMNS = [
     ("Rank", 7), ("Finding ids", 24), ("Control", 11), ("Subject", 30), ("Action", 50),
     ("Owner", 20), ("Due date", 12), ("Residual risk", 10), ("Band", 11),
@@ -164,10 +164,11 @@ def _write_xlsx(results: Results, path: Path) -> None:
     _print_setup(items, wb.properties, a.as_of)
     ws2 = wb.create_sheet("Findings")
     frows = [_finding_row(f) for f in _findings_sorted(a.findings)]
+    risk_col, due_col = FINDING_COLUMNS.index("risk"), FINDING_COLUMNS.index("due")
     for r in frows:  # risk stays a number; due a date
-        r[3] = int(r[3])
-        r[-1] = dt.date.fromisoformat(r[-1]) if r[-1] else None
-    widths = [22, 14, 10, 7, 8, 16, 11, 14, 14, 40, 30, 16, 16, 50, 50, 8, 18, 12]
+        r[risk_col] = int(r[risk_col])
+        r[due_col] = dt.date.fromisoformat(r[due_col]) if r[due_col] else None
+    widths = [22, 14, 10, 7, 8, 16, 11, 14, 14, 40, 30, 16, 16, 50, 50, 8, 18, 12, 24]
     _fill_sheet(ws2, FINDING_COLUMNS, widths, frows, Font, Alignment, get_column_letter)
     _print_setup(ws2, wb.properties, a.as_of)
     # what each number stands for, for 'lcopia plan import' (hidden; prints like the rest)
