@@ -12,8 +12,6 @@ Run: ``.venv/bin/python benchmarks/bench_scale.py [--systems N]`` (about a minut
 from __future__ import annotations
 
 import argparse
-import csv
-import io
 import json
 import os
 import shutil
@@ -25,40 +23,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "data"
+sys.path.insert(0, str(ROOT / "tests"))
+from builders import grow  # noqa: E402  (the inventory helpers the tests use)
+
 AS_OF = "2026-11-30"
-
-
-def rows(path: Path) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
-
-
-def write_rows(path: Path, table: list[list[str]]) -> None:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(table)
-    path.write_text(buf.getvalue(), encoding="utf-8")
-
-
-def grow(data: Path, systems: int) -> int:
-    """Copy the sample's systems (each with its first flow) until there are ``systems``;
-    return the number of flows."""
-    inv = data / "inventory"
-    s_rows, f_rows = rows(inv / "systems.csv"), rows(inv / "flows.csv")
-    sid, fid = s_rows[0].index("system_id"), f_rows[0].index("flow_id")
-    fsys = f_rows[0].index("system_id")
-    first_flow: dict[str, list[str]] = {}
-    for r in f_rows[1:]:
-        first_flow.setdefault(r[fsys], r)
-    templates = s_rows[1:]
-    for i in range(systems - len(templates)):
-        row = list(templates[i % len(templates)])
-        flow = list(first_flow[row[sid]])
-        row[sid] = flow[fsys] = f"branch-kiosk-{i:05d}"
-        flow[fid] = f"FL-KIOSK-{i:05d}"
-        s_rows.append(row)
-        f_rows.append(flow)
-    write_rows(inv / "systems.csv", s_rows)
-    write_rows(inv / "flows.csv", f_rows)
-    return len(f_rows) - 1
 
 
 def lcopia(*args: str) -> tuple[subprocess.CompletedProcess, float]:

@@ -1,8 +1,48 @@
-"""Small inventory rows for unit tests: a system and a flow with sensible defaults."""
+"""Small inventory rows for unit tests: a system and a flow with sensible defaults, and the
+CSV helpers the tests and benchmarks use to read, edit and grow an inventory copy."""
 
 from __future__ import annotations
 
+import csv
+import io
+from pathlib import Path
+
 from lcopia.models import Flow, System, YesNo
+
+
+def rows(path: Path) -> list[list[str]]:
+    """Every row of a UTF-8 CSV file, header first."""
+    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+
+
+def write_rows(path: Path, table: list[list[str]], delimiter: str = ",",
+               quoting: int = csv.QUOTE_MINIMAL) -> None:
+    buf = io.StringIO()
+    csv.writer(buf, delimiter=delimiter, lineterminator="\n", quoting=quoting).writerows(table)
+    path.write_text(buf.getvalue(), encoding="utf-8")
+
+
+def grow(data: Path, systems: int) -> int:
+    """Copy the sample's systems (each with its first flow) until there are ``systems``;
+    return the number of flows."""
+    inv = data / "inventory"
+    s_rows, f_rows = rows(inv / "systems.csv"), rows(inv / "flows.csv")
+    sid, fid = s_rows[0].index("system_id"), f_rows[0].index("flow_id")
+    fsys = f_rows[0].index("system_id")
+    first_flow: dict[str, list[str]] = {}
+    for r in f_rows[1:]:
+        first_flow.setdefault(r[fsys], r)
+    templates = s_rows[1:]
+    for i in range(systems - len(templates)):
+        row = list(templates[i % len(templates)])
+        flow = list(first_flow[row[sid]])
+        row[sid] = flow[fsys] = f"branch-kiosk-{i:05d}"
+        flow[fid] = f"FL-KIOSK-{i:05d}"
+        s_rows.append(row)
+        f_rows.append(flow)
+    write_rows(inv / "systems.csv", s_rows)
+    write_rows(inv / "flows.csv", f_rows)
+    return len(f_rows) - 1
 
 
 def system(sid: str = "stacks", **kw: object) -> System:

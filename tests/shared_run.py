@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import html
-import io
 import json
 import re
 import shutil
@@ -20,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
+import builders
 import openpyxl
+from builders import rows
 
 BARCODE = "20417987654321"
 NAME = "Zebulon Quillfeather"
@@ -54,14 +55,12 @@ def variants(value: str) -> set[str]:
     return {v.lower() for v in out}
 
 
-def read_rows(path: Path) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
+read_rows = rows
 
 
 def write_rows(path: Path, table: list[list[str]]) -> None:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n", quoting=csv.QUOTE_ALL).writerows(table)
-    path.write_text(buf.getvalue(), encoding="utf-8")
+    """Every cell quoted, as some ILS exports write them."""
+    builders.write_rows(path, table, quoting=csv.QUOTE_ALL)
 
 
 def plant_evidence(data: Path) -> dict[str, int]:

@@ -7,20 +7,11 @@ import io
 from pathlib import Path
 
 import pytest
+from builders import rows, write_rows
 from conftest import AS_OF, DATA, run_cli
 
 from lcopia.errors import InventoryError
 from lcopia.load import load, parse_date
-
-
-def rows(path: Path) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
-
-
-def write_rows(path: Path, table: list[list[str]]) -> None:
-    buf = io.StringIO()
-    csv.writer(buf, lineterminator="\n").writerows(table)
-    path.write_text(buf.getvalue(), encoding="utf-8")
 
 
 def set_cell(path: Path, row: int, column: str, value: str) -> None:

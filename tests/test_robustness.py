@@ -23,6 +23,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from builders import grow, rows, write_rows
 from conftest import AS_OF, DATA, run_cli
 
 from lcopia.load import load
@@ -31,16 +32,6 @@ from lcopia.load import load
 UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 DAY = AS_OF.isoformat()
 CUT_LIMIT = csv.field_size_limit()
-
-
-def rows(path: Path) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
-
-
-def write_rows(path: Path, table: list[list[str]], delimiter: str = ",") -> None:
-    buf = io.StringIO()
-    csv.writer(buf, delimiter=delimiter, lineterminator="\n").writerows(table)
-    path.write_text(buf.getvalue(), encoding="utf-8")
 
 
 def set_cell(path: Path, row: int, column: str, value: str) -> None:
@@ -283,30 +274,8 @@ def test_impossible_option_values_are_refused(args, needle, tmp_path):
 MANY = 120  # ten times the sample's systems
 
 
-def _grow(data: Path, systems: int) -> int:
-    """Copy the sample's systems (each with its first flow) until there are ``systems``."""
-    inv = data / "inventory"
-    s_rows, f_rows = rows(inv / "systems.csv"), rows(inv / "flows.csv")
-    sid, fid, fsys = s_rows[0].index("system_id"), f_rows[0].index("flow_id"), f_rows[0].index(
-        "system_id")
-    first_flow = {}
-    for r in f_rows[1:]:
-        first_flow.setdefault(r[fsys], r)
-    templates = s_rows[1:]
-    for i in range(systems - len(templates)):
-        row = list(templates[i % len(templates)])
-        flow = list(first_flow[row[sid]])
-        row[sid] = flow[fsys] = f"branch-kiosk-{i:05d}"
-        flow[fid] = f"FL-KIOSK-{i:05d}"
-        s_rows.append(row)
-        f_rows.append(flow)
-    write_rows(inv / "systems.csv", s_rows)
-    write_rows(inv / "flows.csv", f_rows)
-    return len(f_rows) - 1
-
-
 def test_many_systems_validate_and_are_all_counted(data_copy):
-    flows = _grow(data_copy, MANY)
+    flows = grow(data_copy, MANY)
     result = run_cli("validate", "--data", str(data_copy))
     assert_accepted(result)
     assert f"Systems: {MANY} " in result.stdout
@@ -314,7 +283,7 @@ def test_many_systems_validate_and_are_all_counted(data_copy):
 
 
 def test_many_systems_score_and_are_ranked_without_a_gap(data_copy):
-    flows = _grow(data_copy, MANY)
+    flows = grow(data_copy, MANY)
     result = run_cli("score", "--data", str(data_copy), "--as-of", DAY, "--format", "json")
     assert_accepted(result)
     scored = json.loads(result.stdout)
