@@ -116,15 +116,38 @@ def load_script(relative: str) -> ModuleType:
     return module
 
 
+# Fixtures that make one long-running thing per session: the shared ``assess`` run (CPU-bound)
+# and the shared capture of the fake website (mostly waiting on the browser).
+LONG_POLES = ("shared_run", "captured")
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests that read the shared run go first, together (the order is otherwise kept).
+    """Each long pole's tests start a different worker's share (the order is otherwise kept).
 
-    ``--dist worksteal`` gives each worker a contiguous half of the tests to start with, so one
-    worker makes the run and reads it while the other starts on the rest; a worker that steals
-    a shared-run test later reads the finished run (see ``shared_run``), never makes another.
+    ``--dist worksteal`` first gives each of N workers a contiguous N-th of the list, so the
+    shared run's tests go first (one worker makes the run while the others start on the rest)
+    and the capture's tests open the second share: the two long fixtures run side by side,
+    never one after the other. A worker that steals such a test later reads the finished
+    result (see ``shared_run``), never makes another. Every worker reorders alike: xdist
+    checks that they all collected the same list.
     """
-    items.sort(key=lambda item: "shared_run" not in getattr(item, "fixturenames", ()))
+    def pole(item: pytest.Item) -> int:
+        names = getattr(item, "fixturenames", ())
+        return next((i for i, name in enumerate(LONG_POLES) if name in names), len(LONG_POLES))
+
+    groups: list[list[pytest.Item]] = [[] for _ in range(len(LONG_POLES) + 1)]
+    for item in items:
+        groups[pole(item)].append(item)
+    first, *others, rest = groups
+    workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    share = len(items) // workers
+    ordered = list(first)
+    for group in others:  # each at the start of the next share, when there is one
+        gap = max(0, share * (len(ordered) // share + 1) - len(ordered)) if share else 0
+        ordered += rest[:gap] + group
+        rest = rest[gap:]
+    items[:] = ordered + rest
 
 
 def _hostile_home(base: Path) -> dict[str, Path]:

@@ -178,6 +178,7 @@ PAGE_LIMIT_S = 4
 
 
 @needs_browser
+@pytest.mark.drill
 def test_troubled_site_is_captured_in_part_with_a_reason_for_each_page(tmp_path: Path) -> None:
     site = FakeSite()
     try:
@@ -201,6 +202,7 @@ def test_troubled_site_is_captured_in_part_with_a_reason_for_each_page(tmp_path:
 
 
 @needs_browser
+@pytest.mark.drill
 def test_a_page_whose_script_never_returns_cannot_hang_the_capture(tmp_path: Path) -> None:
     site = FakeSite()
     try:

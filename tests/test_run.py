@@ -300,15 +300,17 @@ def test_failing_notebook_keeps_previous_report_and_names_the_cell(previous, fai
     assert not list(previous.glob(run.INCOMPLETE + "*"))
 
 
+@pytest.mark.drill
 def test_dead_kernel_is_reported_not_waited_on(tmp_path: Path) -> None:
-    folder = templates_with(tmp_path, "01_inventory.ipynb", after_parameters(
+    folder = templates_with(tmp_path, "03_evidence.ipynb", after_parameters(
         "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)"))
-    with pytest.raises(RunError) as err:
-        run.run_assessment(data=DATA, as_of=AS_OF, out=tmp_path / "reports", jobs=2,
+    with pytest.raises(RunError) as err:  # one kernel: the evidence notebook runs first
+        run.run_assessment(data=DATA, as_of=AS_OF, out=tmp_path / "reports", jobs=1,
                            previous=None, progress=False, notebooks=folder)
-    assert err.value.notebook == "01_inventory.ipynb" and err.value.ename == "DeadKernelError"
+    assert err.value.notebook == "03_evidence.ipynb" and err.value.ename == "DeadKernelError"
 
 
+@pytest.mark.drill
 def test_cell_running_past_the_timeout_is_stopped(tmp_path: Path) -> None:
     folder = templates_with(tmp_path, "03_evidence.ipynb", after_parameters(
         "import time\ntime.sleep(120)"))
@@ -322,6 +324,7 @@ def test_cell_running_past_the_timeout_is_stopped(tmp_path: Path) -> None:
     assert err.value.ename == "CellTimeoutError" and err.value.cell == sleeper + 1
 
 
+@pytest.mark.drill
 def test_sigint_part_way_leaves_no_partial_folder_and_previous_intact(previous) -> None:
     before = _tree(previous / DAY)
     proc = _start(_assess_cmd(previous, jobs=1))  # one kernel is enough to be part-way
@@ -333,6 +336,7 @@ def test_sigint_part_way_leaves_no_partial_folder_and_previous_intact(previous) 
     assert not list(previous.glob(run.INCOMPLETE + "*"))
 
 
+@pytest.mark.drill
 def test_sigkill_leaves_previous_intact_and_next_run_clears_the_leftover(
         previous, notebook_step_fails):
     before = _tree(previous / DAY)
@@ -349,6 +353,7 @@ def test_sigkill_leaves_previous_intact_and_next_run_clears_the_leftover(
     assert _tree(previous / DAY) == before
 
 
+@pytest.mark.drill
 def test_second_run_into_the_same_folder_is_refused_clearly(previous) -> None:
     first = _start(_assess_cmd(previous, jobs=1))  # one kernel is enough to hold the folder
     try:
