@@ -29,7 +29,6 @@ Library errors that might quote a row are caught in :mod:`lcopia.evidence.tables
 from __future__ import annotations
 
 import datetime as dt
-import itertools
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -241,17 +240,21 @@ def _pieces(src: Source, in_memory: bool, chunk_rows: int) -> Iterator[pa.Table]
         yield table
 
 
-def _window(pieces: Iterator[pa.Table], rows: int
+def _window(pieces: Iterator[pa.Table], rows: int,
+            each: Callable[[pa.Table], None] | None = None
             ) -> tuple[pa.Table | None, int, Iterator[pa.Table]]:
     """The first ``rows`` rows (the sampling window), the first piece's length, every piece.
 
     Both reading paths cut the same window, so the sample, and with it every verdict, is the
-    same whether a file was read whole or streamed.
+    same whether a file was read whole or streamed. ``each`` is called on every piece as it is
+    read into the window, so work that needs no verdict can start while the rest is parsed.
     """
     buffered: list[pa.Table] = []
     seen = 0
     for piece in pieces:
         buffered.append(piece)
+        if each is not None:
+            each(piece)
         seen += piece.num_rows
         if seen >= rows:
             break
@@ -587,6 +590,19 @@ class _PieceJobs(NamedTuple):
     hashed: dict[str, Future[pa.DictionaryArray]]
 
 
+class _Ahead(NamedTuple):
+    """A piece of the sampling window with the work started on it before the loop reaches it.
+
+    Without it the pool sat idle while the window was parsed and while its columns were
+    classified (a fifth of a streamed scan of 1M rows); the window's pieces are held for the
+    sample anyway, so checking them early costs no more memory than their small results.
+    """
+
+    piece: pa.Table
+    jobs: _PieceJobs
+    early: dict[str, _Job]  # column checks started as soon as the column was classified
+
+
 def _hash_column(piece: pa.Table, name: str) -> pa.DictionaryArray:
     """One column dictionary-encoded: its codes group k-anonymity, its counts check it."""
     return pc.dictionary_encode(piece.column(name).combine_chunks())
@@ -619,9 +635,6 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
     open_column = _resolve("open_column", opts.open_column, cols)
     count_column = _resolve("count_column", opts.count_column, cols)
 
-    window, piece_rows, pieces = _window(_pieces(src, in_memory, opts.chunk_rows),
-                                         max(sample_rows, opts.sample_window_rows))
-    samples = {name: _sample(window, name, sample_rows) for name in cols}
     open_note = None
     if date_column is not None and open_column is None:  # from the names alone
         for c in cols:
@@ -652,21 +665,26 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
             pool.submit(job.run)
             return job
 
-        first = next(pieces, None)
-        first_jobs = start(first) if first is not None else None
-        # ---- classify every column on its sample, here, while the pool works on the first
-        # piece: its retention and hashing first, then the check of each column classified.
-        # Columns that may be grouped for k-anonymity wait: they are hashed once, below.
+        # retention and hashing of each piece of the window start as soon as it is read
+        ahead: list[_Ahead] = []
+        window, piece_rows, pieces = _window(
+            _pieces(src, in_memory, opts.chunk_rows), max(sample_rows, opts.sample_window_rows),
+            lambda piece: ahead.append(_Ahead(piece, start(piece), {})))
+        samples = {name: _sample(window, name, sample_rows) for name in cols}
+        # ---- classify every column on its sample, here, while the pool works on the window's
+        # pieces: their retention and hashing first, then the checks of each column
+        # classified. Columns that may be grouped for k-anonymity wait: they are hashed once,
+        # below.
         maybe_grouped = set(known_keyed)
         verdicts: dict[str, detectors.ColumnVerdict] = {}
         plans: dict[str, tuple[str, tuple[str, ...], bool]] = {}
-        early: dict[str, _Job] = {}
         for c in cols:
             verdicts[c] = detectors.classify(c, samples[c], cfg=cfg)
             plans[c] = _column_plan(piece_rows, verdicts[c], samples[c], cfg)
-            if first is not None and c not in maybe_grouped and not (
+            if c not in maybe_grouped and not (
                     quasi_given is None and verdicts[c].kind in QUASI_KINDS):
-                early[c] = check(c, first.column(c))
+                for started in ahead:
+                    started.early[c] = check(c, started.piece.column(c))
         del samples, window  # the sampling window holds a piece's worth of rows: let it go
         notes = list(src.notes)
         if count_column is None:
@@ -745,17 +763,17 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
             if lacc is not None:
                 lacc.add_codes(codes if weights is None else [
                     column[weights > 0] for column in codes])
-        head = [first] if first is not None else []
-        first = None  # held by ``head`` only until the loop takes it: at most two pieces live
-        for piece in itertools.chain(head, pieces):
-            head.clear()
-            jobs = first_jobs if first_jobs is not None else start(piece)
-            first_jobs = None
+        for piece in pieces:
+            # the window's pieces come first, in order, each with its work already started
+            # (dropped from ``ahead`` here, so a piece is let go once the loop is done with it)
+            started = ahead.pop(0) if ahead else None
+            jobs = started.jobs if started is not None else start(piece)
+            early = started.early if started is not None else {}
+            started = None
             rows += piece.num_rows
             futures = {c: check(c, piece.column(c)) for c in order
                        if c not in hashed and c not in early}
             futures.update(early)
-            early = {}
             # quasi-identifiers are hashed once, for the group-by and their own check
             encoded = {c: jobs.hashed[c].result() if c in jobs.hashed else _hash_column(piece, c)
                        for c in hashed}
