@@ -666,6 +666,11 @@ def _either(*keys: str) -> str:
 def _regex_rule(regex: str) -> Rule:
     def rule(arr: pa.Array | pa.ChunkedArray, _cfg: BarcodeConfig,
              _learnt: Learnt | None) -> np.ndarray:
+        # pyarrow compiles the pattern again for every chunk; a streamed piece is eight 1 MiB
+        # blocks, and compiling the street pattern costs more than running it on one of them
+        # (a piece's street check: 5.3 ms in chunks, 2.3 ms joined, copy included)
+        if isinstance(arr, pa.ChunkedArray) and arr.num_chunks > 1:
+            arr = arr.combine_chunks()
         return _np(pc.match_substring_regex(arr, regex))
     return rule
 
