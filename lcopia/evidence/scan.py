@@ -725,6 +725,10 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
 
         keyed = ([*qi, sensitive] if lacc is not None else qi) if acc is not None else []
         hashed = [*keyed, person] if pacc is not None and person not in keyed else keyed
+        # a record date is grouped by its coarsened day or month, never by its exact value:
+        # hashing its (nearly all distinct) timestamps would only serve its own check, which
+        # is cheaper on the rows themselves
+        hashed = [c for c in hashed if c not in coarse]
         in_flight: dict[str, _Job] = {}
 
         def collect() -> None:
