@@ -337,12 +337,16 @@ def _infer_quasi(cols: list[str], verdicts: dict[str, detectors.ColumnVerdict],
 
 
 def _coarsen(arr: pa.Array | pa.ChunkedArray, grain: str) -> pa.Array:
-    """Dates and timestamps as their day (``YYYY-MM-DD``) or month (``YYYY-MM``) text."""
+    """Dates and timestamps as their day or month number since 1970 (int32; null if no date).
+
+    Numbers, not ``YYYY-MM-DD`` or ``YYYY-MM`` text: each day or month is one value either
+    way, so the classes are the same, and writing the text cost more than reading the dates
+    (by month, strftime took 17 ms of a 32k-row piece; the numbers take 2 ms).
+    """
     days, valid = date_numbers(_trim(arr))
-    dates = pa.array(days, type=pa.int32(), mask=~valid).cast(pa.date32())
     if grain == "month":
-        return pc.strftime(pc.cast(dates, pa.timestamp("s")), format="%Y-%m")
-    return dates.cast(pa.string())
+        days = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int32)
+    return pa.array(days, type=pa.int32(), mask=~valid)
 
 
 def _distinct(codes: np.ndarray, size: int) -> int:
