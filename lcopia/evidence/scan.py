@@ -336,14 +336,16 @@ def _infer_quasi(cols: list[str], verdicts: dict[str, detectors.ColumnVerdict],
     return qi, times
 
 
-def _coarsen(arr: pa.Array | pa.ChunkedArray, grain: str) -> pa.Array:
+def _coarsen(arr: pa.Array | pa.ChunkedArray, grain: str,
+             parsed: tuple[np.ndarray, np.ndarray] | None = None) -> pa.Array:
     """Dates and timestamps as their day or month number since 1970 (int32; null if no date).
 
     Numbers, not ``YYYY-MM-DD`` or ``YYYY-MM`` text: each day or month is one value either
     way, so the classes are the same, and writing the text cost more than reading the dates
-    (by month, strftime took 17 ms of a 32k-row piece; the numbers take 2 ms).
+    (by month, strftime took 17 ms of a 32k-row piece; the numbers take 2 ms). ``parsed`` is
+    the column's :func:`date_numbers` when the retention check has read them already.
     """
-    days, valid = date_numbers(_trim(arr))
+    days, valid = parsed if parsed is not None else date_numbers(_trim(arr))
     if grain == "month":
         days = days.astype("datetime64[D]").astype("datetime64[M]").astype(np.int32)
     return pa.array(days, type=pa.int32(), mask=~valid)
@@ -587,10 +589,20 @@ class _Job:
         return cast(detectors.ColumnCheck, self._value)
 
 
+class _Retained(NamedTuple):
+    """One piece's retention counts, and its record dates as read (to coarsen, not reread)."""
+
+    expired: int
+    open: int
+    unparsed: int
+    oldest: dt.date | None  # the oldest closed record's date
+    dates: tuple[np.ndarray, np.ndarray]  # days since 1970, and which rows hold a date
+
+
 class _PieceJobs(NamedTuple):
     """Pool work on one piece that needs no verdict, started as soon as the piece is read."""
 
-    retention: Future[tuple[int, int, int, dt.date | None]] | None
+    retention: Future[_Retained] | None
     hashed: dict[str, Future[pa.DictionaryArray]]
 
 
@@ -613,8 +625,8 @@ def _hash_column(piece: pa.Table, name: str) -> pa.DictionaryArray:
 
 
 def _retention_piece(piece: pa.Table, date_column: str, open_column: str | None,
-                     cutoff: dt.date) -> tuple[int, int, int, dt.date | None]:
-    """(expired, open, unparsed, oldest closed date) for one piece of the file."""
+                     cutoff: dt.date) -> _Retained:
+    """Expired, open and unparsed rows and the oldest closed date of one piece of the file."""
     days, valid = date_numbers(_trim(piece.column(date_column)))
     if open_column is not None:
         is_open = ~detectors.present_mask(_trim(piece.column(open_column)))
@@ -624,7 +636,8 @@ def _retention_piece(piece: pa.Table, date_column: str, open_column: str | None,
     dated = closed & valid
     expired = int((dated & (days < (cutoff - EPOCH).days)).sum())
     oldest = EPOCH + dt.timedelta(days=int(days[dated].min())) if dated.any() else None
-    return expired, int(is_open.sum()), int((closed & ~valid).sum()), oldest
+    return _Retained(expired, int(is_open.sum()), int((closed & ~valid).sum()), oldest,
+                     (days, valid))
 
 
 
@@ -791,22 +804,25 @@ def _scan_source(src: Source, opts: ScanOptions, in_memory: bool) -> FileScan:
                 weights = pc.fill_null(parse_counts(piece.column(count_column)), 0).to_numpy()
                 small_cells += int(((weights > 0) & (weights < k)).sum())
                 cells += int((weights > 0).sum())
+            retained = jobs.retention.result() if jobs.retention is not None else None
             if acc is not None:
                 for c in grouped:
-                    grouped[c].append(_coarsen(piece.column(c), opts.time_grain)
+                    # the retention date, when it is also counted, is read once (on the pool)
+                    parsed = retained.dates if retained is not None and c == date_column else None
+                    grouped[c].append(_coarsen(piece.column(c), opts.time_grain, parsed)
                                       if c in coarse else encoded[c])
                 if weights is not None:
                     group_weights.append(weights)
                 group_rows += piece.num_rows
                 if group_rows >= COUNT_ROWS:
                     count_group()
-            if jobs.retention is not None:
-                part = jobs.retention.result()
-                expired += part[0]
-                open_rows += part[1]
-                unparsed += part[2]
-                if part[3] is not None and (oldest is None or part[3] < oldest):
-                    oldest = part[3]
+            if retained is not None:
+                expired += retained.expired
+                open_rows += retained.open
+                unparsed += retained.unparsed
+                if retained.oldest is not None and (oldest is None or retained.oldest < oldest):
+                    oldest = retained.oldest
+                retained = None
             collect()  # the previous piece's checks: at most two pieces are held at once
             in_flight.update(futures)
         count_group()
