@@ -23,7 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Literal
 
@@ -666,6 +666,11 @@ def _either(*keys: str) -> str:
 def _regex_rule(regex: str) -> Rule:
     def rule(arr: pa.Array | pa.ChunkedArray, _cfg: BarcodeConfig,
              _learnt: Learnt | None) -> np.ndarray:
+        # pyarrow compiles the pattern again for every chunk; a streamed piece is eight 1 MiB
+        # blocks, and compiling the street pattern costs more than running it on one of them
+        # (a piece's street check: 5.3 ms in chunks, 2.3 ms joined, copy included)
+        if isinstance(arr, pa.ChunkedArray) and arr.num_chunks > 1:
+            arr = arr.combine_chunks()
         return _np(pc.match_substring_regex(arr, regex))
     return rule
 
@@ -1444,6 +1449,13 @@ def classify(name: str, sample: pa.Array, *, cfg: BarcodeConfig | None = None) -
     return ColumnVerdict("none", "values", "low", 0.0, len(sample))
 
 
+#: Header cells seen: every file's header is screened when its columns are listed and again
+#: when it is opened to be scanned, each cell a few dozen one-row regex calls (pyarrow compiles
+#: a regex per call), 0.1 s a wide file; the verdicts depend on the text alone.
+HEADER_CACHE = 4096
+
+
+@lru_cache(maxsize=HEADER_CACHE)
 def looks_like_value(cell: str) -> bool:
     """Whether a header cell is really data (an identifier or a date), i.e. no header row."""
     arr = pa.array([cell.strip()], pa.string())
@@ -1459,6 +1471,7 @@ def looks_like_value(cell: str) -> bool:
 _LONG_DIGITS = re.compile(r"\d{7,}")
 
 
+@lru_cache(maxsize=HEADER_CACHE)
 def header_identifier(cell: str) -> str | None:
     """The identifier kind a column name or JSON key itself is, or None for a plain name.
 
