@@ -12,8 +12,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-import yaml
-
+from lcopia import fsio
 from lcopia import models as m
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,8 +20,8 @@ AS_OF = dt.date(2026, 11, 30)
 
 
 def scales() -> m.Scales:
-    return m.Scales.model_validate(
-        yaml.safe_load((ROOT / "data/policy/scales.yaml").read_text(encoding="utf-8")))
+    return m.Scales.model_validate(fsio.read_yaml(ROOT / "data/policy/scales.yaml",
+                                                  "policy/scales.yaml"))
 
 
 def policy() -> m.Policy:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 from pathlib import Path
 
 import pytest
+import yaml
 from builders import rows, write_rows
 from conftest import AS_OF, DATA, run_cli
 
+from lcopia import fsio
 from lcopia.errors import InventoryError
 from lcopia.load import load, parse_date
 
@@ -186,6 +189,43 @@ def test_yaml_deep_nesting_is_refused(data_copy):
     (data_copy / "taxonomy/elements.yaml").write_text("a: " + "[" * 200 + "]" * 200,
                                                       encoding="utf-8")
     assert any("elements.yaml" in p and "nested" in p for p in problems_of(data_copy))
+
+
+@pytest.mark.parametrize("text", [
+    "a: 1\nb: 2\na: 3\n", "a: &x [1]\nb: *x\n", "a: " + "[" * 40 + "]" * 40,
+    "a: b: c\n", "a: 'open\n", "a: [1, 2\n"])
+def test_libyaml_and_pure_python_loaders_refuse_alike_on_the_same_line(text):
+    refusals = []
+    for loader in (fsio._StrictLoader, fsio.LOADER):
+        with pytest.raises(yaml.MarkedYAMLError) as err:
+            yaml.load(text, Loader=loader)
+        mark = err.value.problem_mark or err.value.context_mark
+        refusals.append((type(err.value), mark.line if mark else None))
+    assert refusals[0] == refusals[1]
+
+
+@pytest.mark.parametrize("depth", [13, 5000])
+def test_deep_nesting_gets_one_message_below_and_above_libyamls_own_limit(depth):
+    with pytest.raises(fsio.FileProblem, match="nested deeper than 12 levels"):
+        fsio.parse_yaml("a: " + "[" * depth + "]" * depth, "taxonomy/elements.yaml")
+
+
+def test_a_cached_parse_hands_out_copies_a_caller_may_change():
+    text = "a:\n  b: [1, 2]\n  c: {d: 2026-11-30}\n"
+    first = fsio.parse_yaml(text, "policy/x.yaml")
+    first["a"]["b"].append(3)
+    first["a"]["c"]["e"] = 1
+    assert fsio.parse_yaml(text, "policy/x.yaml") == {
+        "a": {"b": [1, 2], "c": {"d": dt.date(2026, 11, 30)}}}
+
+
+def test_libyaml_and_pure_python_loaders_read_every_shipped_file_alike():
+    assert fsio.LOADER is not fsio._StrictLoader  # the wheel's libyaml is in use
+    files = sorted([*DATA.rglob("*.yaml"), *(DATA.parent / "lcopia").rglob("*.yaml")])
+    assert len(files) >= 10
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert yaml.load(text, Loader=fsio.LOADER) == yaml.load(text, Loader=fsio._StrictLoader)
 
 
 def test_unknown_scale_value_in_policy_is_refused(data_copy):

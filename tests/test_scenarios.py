@@ -168,10 +168,14 @@ def invariants(a: Assessment) -> list[str]:
     return problems
 
 
+def _spec(path: Path) -> Any:
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+
+
 def _cases() -> list[Any]:
     out = []
     for path in SCENARIOS:
-        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        spec = _spec(path)
         marks = [pytest.mark.xfail(strict=True, reason=spec["xfail"])] if spec.get("xfail")\
             else []
         out.append(pytest.param(path, id=path.stem, marks=marks))
@@ -180,7 +184,7 @@ def _cases() -> list[Any]:
 
 @pytest.mark.parametrize("path", _cases())
 def test_scenario(path: Path) -> None:
-    spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    spec = _spec(path)
     assert set(spec["rubric"]) <= RUBRIC, spec["rubric"]
     bundle, evidence, web = world(spec)
     a = assess(bundle, AS_OF, evidence=evidence, web=web)
@@ -189,6 +193,6 @@ def test_scenario(path: Path) -> None:
 
 
 def test_the_suite_is_big_enough_and_covers_false_alarms() -> None:
-    specs = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in SCENARIOS]
+    specs = [_spec(p) for p in SCENARIOS]
     assert len(specs) >= 40
     assert sum(bool(s.get("fine")) for s in specs) >= 10

@@ -15,11 +15,10 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from lcopia.errors import InventoryError, Problem
-from lcopia.fsio import read_bytes_limited
+from lcopia.fsio import FileProblem, parse_yaml, read_bytes_limited
 from lcopia.web.domains import registrable_domain
 from lcopia.web.models import Category
 
@@ -63,9 +62,13 @@ class TrackerList(_Model):
 
 def _parse(name: str, data: bytes, key: str | None = None) -> TrackerList:
     try:
-        raw = yaml.safe_load(data.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError):
+        raw = parse_yaml(data.decode("utf-8"), name)  # the one strict (and cached) reader
+    except UnicodeDecodeError:
         raise InventoryError([Problem(name, None, "must be readable UTF-8 YAML")]) from None
+    except FileProblem as exc:
+        raise InventoryError([Problem(name, None, f"must be readable UTF-8 YAML: it "
+                                                  f"{exc.expected.removeprefix('is ')}")]
+                             ) from None
     try:
         listing = TrackerList.model_validate(raw)
     except ValidationError as exc:
