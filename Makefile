@@ -108,8 +108,8 @@ test drills: export LCOPIA_LAB_REQUIRED := 1
 # jupyter again (a cold import of the kernel's libraries: 7.0 s instead of 1.6 s).
 test drills: export PYTHONDONTWRITEBYTECODE :=
 # The failure drills (pytest marker `drill`: Ctrl-C and kill -9 part-way through a run, a cell
-# past its time limit, a dead kernel, a second run, a troubled website) wait or kill on purpose,
-# about a minute of the suite; `make test` leaves them to `make drills`. CI (.ci/run) runs both.
+# past its time limit, a dead kernel, a second run, a troubled website) wait or kill on purpose
+# (31-32 s on two workers); `make test` leaves them to `make drills`. CI (.ci/run) runs both.
 test: setup deps lint $(AXE)
 	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not drill" tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
