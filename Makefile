@@ -111,12 +111,12 @@ test drills: export PYTHONDONTWRITEBYTECODE :=
 # past its time limit, a dead kernel, a second run, a troubled website) wait or kill on purpose
 # (31-32 s on two workers); `make test` leaves them to `make drills`. CI (.ci/run) runs both.
 test: setup deps lint $(AXE)
-	$(BIN)/python -m pytest -n 2 --dist worksteal -m "not drill" tests
+	$(BIN)/python -m pytest -n 2 --dist worksteal -p no:nbval -m "not drill" tests
 	$(BIN)/python -m pytest -n 2 --dist loadfile --nbval-lax --nbval-current-env -p no:cacheprovider notebooks
 	scripts/check_package.sh
 
 drills: setup deps
-	$(BIN)/python -m pytest -n 2 --dist worksteal -m drill tests
+	$(BIN)/python -m pytest -n 2 --dist worksteal -p no:nbval -m drill tests
 
 # The fuzzers and the property tests of `make test` (scoring, detectors, identifier-kind
 # rules) with the "full" hypothesis profile (50x the examples; minutes).
