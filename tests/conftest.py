@@ -116,38 +116,26 @@ def load_script(relative: str) -> ModuleType:
     return module
 
 
-# Fixtures that make one long-running thing per session: the shared ``assess`` run (CPU-bound)
-# and the shared capture of the fake website (mostly waiting on the browser).
-LONG_POLES = ("shared_run", "captured")
-
-
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Each long pole's tests start a different worker's share (the order is otherwise kept).
+    """The shared run's tests go first and the shared capture's open the second worker's
+    share (the order is otherwise kept).
 
-    ``--dist worksteal`` first gives each of N workers a contiguous N-th of the list, so the
-    shared run's tests go first (one worker makes the run while the others start on the rest)
-    and the capture's tests open the second share: the two long fixtures run side by side,
-    never one after the other. A worker that steals such a test later reads the finished
-    result (see ``shared_run``), never makes another. Every worker reorders alike: xdist
-    checks that they all collected the same list.
+    ``--dist worksteal`` first gives each of N workers a contiguous N-th of the list, so one
+    worker makes the run (CPU-bound) while another makes the capture (mostly waiting on the
+    browser): the two run side by side, never one after the other. A worker that steals such
+    a test later reads the finished result, never makes another. Every worker reorders alike:
+    xdist checks that they all collected the same list.
     """
-    def pole(item: pytest.Item) -> int:
-        names = getattr(item, "fixturenames", ())
-        return next((i for i, name in enumerate(LONG_POLES) if name in names), len(LONG_POLES))
+    def uses(item: pytest.Item, fixture: str) -> bool:
+        return fixture in getattr(item, "fixturenames", ())
 
-    groups: list[list[pytest.Item]] = [[] for _ in range(len(LONG_POLES) + 1)]
-    for item in items:
-        groups[pole(item)].append(item)
-    first, *others, rest = groups
+    run = [i for i in items if uses(i, "shared_run")]
+    capture = [i for i in items if uses(i, "captured") and not uses(i, "shared_run")]
+    rest = [i for i in items if not uses(i, "shared_run") and not uses(i, "captured")]
     workers = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
-    share = len(items) // workers
-    ordered = list(first)
-    for group in others:  # each at the start of the next share, when there is one
-        gap = max(0, share * (len(ordered) // share + 1) - len(ordered)) if share else 0
-        ordered += rest[:gap] + group
-        rest = rest[gap:]
-    items[:] = ordered + rest
+    at = min(max(len(items) // workers - len(run), 0), len(rest))
+    items[:] = run + rest[:at] + capture + rest[at:]
 
 
 def _hostile_home(base: Path) -> dict[str, Path]:

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
+from lcopia import fsio
 from lcopia.evidence import EvidenceReport
 from lcopia.load import load
 from lcopia.models import Answer, Assessment, Disclosure, Flow, Risk, System
@@ -169,7 +169,7 @@ def invariants(a: Assessment) -> list[str]:
 
 
 def _spec(path: Path) -> Any:
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.CSafeLoader)
+    return fsio.read_yaml(path, f"scenarios/{path.name}")
 
 
 def _cases() -> list[Any]:

@@ -271,6 +271,17 @@ def test_tracker_list_entry_that_is_a_host_not_a_domain_is_refused(tmp_path):
     assert "gstatic.com" in str(err.value)
 
 
+@pytest.mark.parametrize(("text", "said"), [
+    ("as_of: 2026-05-01\nas_of: 2026-06-01\n", "it is not valid YAML at line 2: duplicate key"),
+    ("- a\n- b\n", "it should be a YAML mapping")])
+def test_a_broken_tracker_list_is_refused_in_a_sentence_naming_the_line(tmp_path, text, said):
+    listing = tmp_path / "trackers.yaml"
+    listing.write_text(text, encoding="utf-8")
+    with pytest.raises(InventoryError) as err:
+        web.load_trackers(listing)
+    assert f"must be readable UTF-8 YAML; {said}" in str(err.value)
+
+
 def test_unlisted_third_party_is_unknown_not_harmless(tmp_path):
     listing = tmp_path / "trackers.yaml"
     listing.write_text("as_of: 2026-05-01\nsources: test list\ntrackers:\n"

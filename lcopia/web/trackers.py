@@ -65,10 +65,9 @@ def _parse(name: str, data: bytes, key: str | None = None) -> TrackerList:
         raw = parse_yaml(data.decode("utf-8"), name)  # the one strict (and cached) reader
     except UnicodeDecodeError:
         raise InventoryError([Problem(name, None, "must be readable UTF-8 YAML")]) from None
-    except FileProblem as exc:
-        raise InventoryError([Problem(name, None, f"must be readable UTF-8 YAML: it "
-                                                  f"{exc.expected.removeprefix('is ')}")]
-                             ) from None
+    except FileProblem as exc:  # "is not valid YAML at line 3: ...", "should be a mapping"
+        raise InventoryError([Problem(name, None, f"must be readable UTF-8 YAML; it "
+                                                  f"{exc.expected}")]) from None
     try:
         listing = TrackerList.model_validate(raw)
     except ValidationError as exc:
